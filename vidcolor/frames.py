@@ -1,0 +1,53 @@
+"""Frames travel with their time: the records passed from decode to encode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FrameTime:
+    """Where a frame sits in its stream.
+
+    Attributes:
+        index: 0-based position in presentation order.
+        pts: presentation timestamp in ``time_base`` units (None if the file has none).
+        time_base: seconds per pts tick.
+    """
+
+    index: int
+    pts: int | None
+    time_base: Fraction
+
+    @property
+    def seconds(self) -> float:
+        """Presentation time in seconds (index-free; 0.0 when pts is unknown)."""
+        return float(self.pts * self.time_base) if self.pts is not None else 0.0
+
+
+@dataclass(frozen=True)
+class ColoredFrame:
+    """The read-only view of one finished frame handed to ``on_frame`` callbacks.
+
+    Attributes:
+        time: index and timestamp of the frame.
+        gray: ``(H, W)`` uint8 input gray (full range).
+        color: ``(H, W, 3)`` uint8 sRGB output.
+    """
+
+    time: FrameTime
+    gray: np.ndarray
+    color: np.ndarray
+
+    @property
+    def index(self) -> int:
+        """0-based frame index in presentation order."""
+        return self.time.index
+
+    @property
+    def seconds(self) -> float:
+        """Presentation time in seconds."""
+        return self.time.seconds
