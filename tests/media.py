@@ -270,14 +270,27 @@ def make_audio_only(path: str | Path, *, seconds: float = 0.5, codec: str = "aac
     return path
 
 
-def make_no_frames(path: str | Path, *, size: tuple[int, int] = (64, 48)) -> Path:
-    """Write a container with a video stream that holds zero frames."""
+def make_no_frames(
+    path: str | Path, *, size: tuple[int, int] = (64, 48), audio: bool = True
+) -> Path:
+    """Write a container whose video stream holds zero frames.
+
+    With ``audio`` (the default) a short AAC track keeps the file valid, so the video
+    stream is listed but empty (Matroska keeps the empty track; name it ``.mkv``). Without
+    audio, most demuxers see an empty or unreadable container.
+    """
     path = Path(path)
     container = av.open(str(path), "w")
     try:
         stream = container.add_stream("libx264", rate=24)
         stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
-        container.start_encoding()  # write the header although no packet follows
+        astream = None
+        if audio:
+            astream = container.add_stream("aac", rate=48000)
+            astream.layout = "mono"
+        container.start_encoding()  # write the header although no video packet follows
+        if astream is not None:
+            _write_tone(container, astream, 0.2)
         for packet in stream.encode():
             container.mux(packet)
     finally:
