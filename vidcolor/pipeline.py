@@ -1,0 +1,1313 @@
+"""The only module that wires the stages together (see ``docs/ARCHITECTURE.md``).
+
+A video run has three passes:
+
+1. **Analysis** (streaming decode of luma at working resolution): cut detection, per-shot
+   descriptors for cross-shot hint borrowing, and the working-resolution luma of every frame
+   spilled to the work folder ``<output>.vidcolor-work/``.
+2. **Per shot**: optical flow (a worker thread, one shot ahead), hint tracking with those
+   flows, cross-shot borrowing, rasterization, batched inference and temporal smoothing with
+   its state reset at the cut. A finished shot's working-resolution chroma is written to the
+   work folder and marked done; ``--resume`` skips it.
+3. **Encode** (decode thread -> bounded queue -> compose -> bounded queue -> encode thread):
+   each full-resolution frame keeps its Y plane; its U/V planes are computed from the
+   lightness of that Y and the shot's chroma, upsampled guided by the luma.
+
+Memory is bounded by a few frames plus one shot's hint data: frames, flows and chroma go
+through fixed-record files in the work folder (plain ``pread``/``pwrite``), never growing
+lists. The compose step and the image/frame entry points are pure array functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import queue
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vidcolor.color import gray_to_lightness, merge_lightness_ab
+from vidcolor.errors import Cancelled, DecodeError, InputError, OutputError
+from vidcolor.frames import ColoredFrame, FrameTime
+from vidcolor.options import ModelOptions, RunOptions, TemporalOptions
+
+log = logging.getLogger("vidcolor")
+
+#: Bump when the work-folder layout or the per-shot computation changes: old work is redone.
+WORK_FORMAT = 1
+#: Frames in flight between the decode, compose and encode threads.
+QUEUE_DEPTH = 4
+#: Frames per temporal-smoothing call (fixed, so results never depend on ``batch_size``).
+SMOOTH_CHUNK = 16
+
+OnFrame = Callable[[ColoredFrame], Any]
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def working_shape(height: int, width: int, size: int) -> tuple[int, int]:
+    """The working resolution of a frame: shorter side ``size``, both sides multiples of 8.
+
+    Args:
+        height: full-resolution height in pixels (>= 1).
+        width: full-resolution width in pixels (>= 1).
+        size: the target shorter side (``ModelOptions.working_size``).
+
+    Returns:
+        ``(h, w)``, each a positive multiple of 8.
+    """
+    scale = size / min(height, width)
+    h = max(8, int(round(height * scale / 8.0)) * 8)
+    w = max(8, int(round(width * scale / 8.0)) * 8)
+    return h, w
+
+
+# --------------------------------------------------------------------------- compose (pure)
+
+
+# (Kr, Kb) of the Y'CbCr matrices, by FFmpeg's AVColorSpace number.
+_MATRICES = {1: (0.2126, 0.0722), 5: (0.299, 0.114), 6: (0.299, 0.114), 7: (0.212, 0.087),
+             9: (0.2627, 0.0593), 10: (0.2627, 0.0593), 4: (0.30, 0.11)}
+
+
+def matrix_coefficients(colorspace: int, height: int) -> tuple[float, float]:
+    """``(Kr, Kb)`` of a frame's Y'CbCr matrix.
+
+    Args:
+        colorspace: FFmpeg's ``AVColorSpace`` number of the frame (2 = unspecified).
+        height: frame height; unspecified matrices follow FFmpeg's guess (BT.709 from 720 up).
+
+    Returns:
+        ``(Kr, Kb)`` floats.
+    """
+    if colorspace in _MATRICES:
+        return _MATRICES[colorspace]
+    return _MATRICES[1] if height >= 720 else _MATRICES[5]
+
+
+def upsample_ab(
+    ab: np.ndarray, guide: np.ndarray, *, radius: int | None = None, eps: float = 1e-3,
+    backend: str = "opencv",
+) -> np.ndarray:
+    """Upsample working-resolution chroma to the size of ``guide``, snapping it to luma edges.
+
+    Bilinear upsampling followed by a guided filter (He et al.) whose guide is the luma at
+    the target size. ``backend="opencv"`` (``cv2.ximgproc.guidedFilter``) is the CPU path:
+    measured 10-40x faster than kornia's ``guided_blur`` on the CPU with the same result
+    (see ``benchmarks/README.md``); ``backend="kornia"`` runs on torch (any device).
+
+    Args:
+        ab: ``(h, w, 2)`` float32 chroma, about [-128, 127].
+        guide: ``(H, W)`` uint8 full-range luma at the target size.
+        radius: guided-filter radius in target pixels; default twice the upsampling factor.
+        eps: regularisation in squared guide units (guide scaled to [0, 1]).
+        backend: ``"opencv"`` or ``"kornia"``.
+
+    Returns:
+        ``(H, W, 2)`` float32 chroma.
+    """
+    height, width = guide.shape
+    up = cv2.resize(np.ascontiguousarray(ab, np.float32), (width, height),
+                    interpolation=cv2.INTER_LINEAR)
+    if radius is None:
+        radius = max(2, int(np.ceil(2.0 * max(width / ab.shape[1], height / ab.shape[0]))))
+    guide_f = guide.astype(np.float32) * (1.0 / 255.0)
+    if backend == "kornia":
+        import torch
+        from kornia.filters import guided_blur
+
+        g = torch.from_numpy(guide_f)[None, None]
+        x = torch.from_numpy(up).permute(2, 0, 1)[None].contiguous()
+        out = guided_blur(g, x, 2 * radius + 1, eps)
+        return out[0].permute(1, 2, 0).contiguous().numpy()
+    return cv2.ximgproc.guidedFilter(guide_f, up, radius, eps)
+
+
+def chroma_from_lab(
+    gray: np.ndarray, ab: np.ndarray, *, kr: float, kb: float, full_range: bool, bits: int = 8
+) -> tuple[np.ndarray, np.ndarray]:
+    """The U and V planes of pixels with lightness from ``gray`` and chroma ``ab``.
+
+    Args:
+        gray: ``(h, w)`` uint8 full-range luma at chroma resolution.
+        ab: ``(h, w, 2)`` float32 chroma at the same size.
+        kr: red weight of the Y'CbCr matrix.
+        kb: blue weight of the Y'CbCr matrix.
+        full_range: write full-range (JPEG) chroma instead of limited (MPEG) range.
+        bits: bit depth of the planes (8, 10, 12).
+
+    Returns:
+        ``(u, v)``: ``(h, w)`` uint8 planes (uint16 when ``bits > 8``).
+    """
+    lab = np.concatenate([gray_to_lightness(gray)[..., None], ab.astype(np.float32)], axis=2)
+    rgb = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0.0, 1.0)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    y = kr * r + (1.0 - kr - kb) * g + kb * b
+    cb = (b - y) / (2.0 * (1.0 - kb))
+    cr = (r - y) / (2.0 * (1.0 - kr))
+    scale = float(1 << (bits - 8))
+    span = 255.0 if full_range else 224.0
+    top = (1 << bits) - 1
+    dtype = np.uint8 if bits <= 8 else np.uint16
+    u = np.clip(np.rint((128.0 + span * cb) * scale), 0, top).astype(dtype)
+    v = np.clip(np.rint((128.0 + span * cr) * scale), 0, top).astype(dtype)
+    return u, v
+
+
+def colorize_gray(gray: np.ndarray, ab: np.ndarray, *, backend: str = "opencv") -> np.ndarray:
+    """Full-resolution sRGB from a gray image and its working-resolution chroma.
+
+    The lightness of every output pixel is the lightness of ``gray``.
+
+    Args:
+        gray: ``(H, W)`` uint8 full-range gray.
+        ab: ``(h, w, 2)`` float32 chroma at working resolution.
+        backend: guided-filter backend (see :func:`upsample_ab`).
+
+    Returns:
+        ``(H, W, 3)`` uint8 sRGB.
+    """
+    ab_full = upsample_ab(ab, gray, backend=backend)
+    return merge_lightness_ab(gray_to_lightness(gray), ab_full)
+
+
+_PLANAR_YUV = {
+    # name: (log2 chroma width divisor, log2 chroma height divisor, bits, full range)
+    "yuv420p": (1, 1, 8, False), "yuvj420p": (1, 1, 8, True),
+    "yuv422p": (1, 0, 8, False), "yuvj422p": (1, 0, 8, True),
+    "yuv444p": (0, 0, 8, False), "yuvj444p": (0, 0, 8, True),
+    "yuv420p10le": (1, 1, 10, False), "yuv422p10le": (1, 0, 10, False),
+    "yuv444p10le": (0, 0, 10, False), "yuv420p12le": (1, 1, 12, False),
+}
+
+
+def _plane_array(plane: Any, bits: int) -> np.ndarray:
+    dtype = np.uint8 if bits <= 8 else np.uint16
+    arr = np.frombuffer(memoryview(plane), dtype)
+    return arr.reshape(plane.height, plane.line_size // arr.itemsize)[:, : plane.width]
+
+
+def _fill_plane(plane: Any, values: np.ndarray) -> None:
+    per_line = plane.line_size // values.dtype.itemsize
+    if values.shape[1] == per_line and values.flags.c_contiguous:
+        plane.update(values.tobytes())
+        return
+    buf = np.zeros((plane.height, per_line), values.dtype)
+    buf[:, : values.shape[1]] = values
+    plane.update(buf.tobytes())
+
+
+def frame_luma(frame: Any) -> np.ndarray:
+    """The full-range 8-bit luma of a decoded ``av.VideoFrame``.
+
+    Args:
+        frame: an ``av.VideoFrame`` in any format.
+
+    Returns:
+        ``(H, W)`` uint8, 0..255.
+    """
+    spec = _PLANAR_YUV.get(frame.format.name)
+    if spec is None:
+        return frame.to_ndarray(format="gray")
+    _, _, bits, full = spec
+    full = full or frame.color_range == 2
+    y = _plane_array(frame.planes[0], bits).astype(np.float32) * (1.0 / (1 << (bits - 8)))
+    if not full:
+        y = (y - 16.0) * (255.0 / 219.0)
+    return np.clip(np.rint(y), 0, 255).astype(np.uint8)
+
+
+def compose_frame(frame: Any, ab: np.ndarray, *, backend: str = "opencv") -> Any:
+    """A colored copy of a decoded frame: same Y plane, new chroma.
+
+    Args:
+        frame: the input ``av.VideoFrame``. Planar Y'CbCr frames (8 to 12 bit, 4:2:0, 4:2:2,
+            4:4:4) keep their format and Y plane bit for bit; any other format is converted
+            to ``yuv420p`` first, and that Y plane is kept.
+        ab: ``(h, w, 2)`` float32 working-resolution chroma of this frame.
+        backend: guided-filter backend (see :func:`upsample_ab`).
+
+    Returns:
+        A new ``av.VideoFrame`` with the input's pts, time base, range and matrix.
+    """
+    import av
+
+    if frame.format.name not in _PLANAR_YUV:
+        frame = frame.reformat(format="yuv420p")
+    sx, sy, bits, full = _PLANAR_YUV[frame.format.name]
+    full = full or frame.color_range == 2
+    width, height = frame.width, frame.height
+    cw, ch = -(-width // (1 << sx)), -(-height // (1 << sy))
+    gray = frame_luma(frame)
+    gray_c = gray if (cw, ch) == (width, height) else cv2.resize(
+        gray, (cw, ch), interpolation=cv2.INTER_AREA)
+    ab_c = upsample_ab(ab, gray_c, backend=backend)
+    kr, kb = matrix_coefficients(int(frame.colorspace), height)
+    u, v = chroma_from_lab(gray_c, ab_c, kr=kr, kb=kb, full_range=full, bits=bits)
+    out = av.VideoFrame(width, height, frame.format.name)
+    _fill_plane(out.planes[0], _plane_array(frame.planes[0], bits))
+    _fill_plane(out.planes[1], u)
+    _fill_plane(out.planes[2], v)
+    out.pts = frame.pts
+    out.time_base = frame.time_base
+    out.color_range = frame.color_range
+    out.colorspace = frame.colorspace
+    return out
+
+
+# --------------------------------------------------------------------------- run report
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What a video run did.
+
+    Attributes:
+        input: the source path.
+        output: the written file.
+        frames: frames written.
+        seconds: wall-clock seconds of the whole run.
+        fps: ``frames / seconds``.
+        shots: number of shots found.
+        cuts: first frame index of every shot after the first.
+        borrowed: ``{shot: source shot}`` for every unhinted shot that took its colors
+            from another shot.
+        decode_errors_filled: frames that failed to decode and were filled from a neighbour.
+        resumed_shots: shots taken from an earlier, interrupted run (``--resume``).
+    """
+
+    input: str
+    output: str
+    frames: int
+    seconds: float
+    fps: float
+    shots: int
+    cuts: tuple[int, ...] = ()
+    borrowed: dict[int, int] = field(default_factory=dict)
+    decode_errors_filled: int = 0
+    resumed_shots: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-able values."""
+        data = asdict(self)
+        data["cuts"] = list(self.cuts)
+        data["borrowed"] = {str(k): v for k, v in self.borrowed.items()}
+        return data
+
+
+# --------------------------------------------------------------------------- work folder
+
+
+class RecordFile:
+    """Fixed-size array records in a plain file, read and written by index.
+
+    The work folder's spill format: frame ``i`` lives at byte ``i * record_size``. Reads and
+    writes are ``os.pread``/``os.pwrite``, so memory does not grow with the file.
+
+    Args:
+        path: the file; created if missing.
+        shape: shape of one record.
+        dtype: NumPy dtype of one record.
+    """
+
+    def __init__(self, path: str | Path, shape: tuple[int, ...], dtype: Any):
+        self.path = Path(path)
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.record_size = int(np.prod(self.shape)) * self.dtype.itemsize
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def __len__(self) -> int:
+        return os.fstat(self._fd).st_size // self.record_size
+
+    def write(self, index: int, array: np.ndarray) -> None:
+        """Store record ``index``."""
+        data = np.ascontiguousarray(array, self.dtype)
+        if data.shape != self.shape:
+            raise ValueError(f"record shape {data.shape}, expected {self.shape}")
+        try:
+            os.pwrite(self._fd, data.tobytes(), index * self.record_size)
+        except OSError as exc:
+            raise OutputError(f"cannot write the work file ({exc.strerror})",
+                              path=self.path) from exc
+
+    def read(self, index: int) -> np.ndarray:
+        """Load record ``index`` (a fresh array)."""
+        data = os.pread(self._fd, self.record_size, index * self.record_size)
+        if len(data) != self.record_size:
+            raise OutputError(f"record {index} is missing from the work file", path=self.path)
+        return np.frombuffer(data, self.dtype).reshape(self.shape).copy()
+
+    def flush(self) -> None:
+        """Push written records to the disk (``fsync``)."""
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        """Close the file descriptor (idempotent)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> RecordFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def work_dir_for(dst: str | Path) -> Path:
+    """The work folder of an output file: ``<output>.vidcolor-work`` beside it."""
+    dst = Path(dst)
+    return dst.with_name(dst.name + ".vidcolor-work")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write the work folder ({exc.strerror})", path=path) from exc
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- threads
+
+
+_END = object()
+
+
+class _Failure:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+class Producer:
+    """Runs an iterator in a daemon thread, handing its items over a bounded queue.
+
+    The producer blocks when the queue is full instead of dropping items; an exception in
+    the worker travels down the queue and is re-raised in the consumer's thread.
+
+    Args:
+        source: a zero-argument callable returning the iterator to run in the thread.
+        depth: queue size.
+        name: thread name.
+    """
+
+    def __init__(self, source: Callable[[], Iterable[Any]], depth: int = QUEUE_DEPTH,
+                 name: str = "vidcolor-producer"):
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._source = source
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            iterator = iter(self._source())
+            try:
+                for item in iterator:
+                    if not self._put(item):
+                        return
+            finally:
+                close = getattr(iterator, "close", None)
+                if close is not None:
+                    close()
+            self._put(_END)
+        except BaseException as exc:  # noqa: BLE001 - forwarded to the consumer
+            self._put(_Failure(exc))
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+
+    def close(self) -> None:
+        """Stop the worker and wait for it (it exits at its next queue operation)."""
+        self._stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._queue.get_nowait()
+        self._thread.join(timeout=10.0)
+
+
+class Consumer:
+    """Feeds items to a function in a daemon thread over a bounded queue.
+
+    Args:
+        sink: called with each item, in order, in the worker thread.
+        depth: queue size.
+        name: thread name.
+    """
+
+    def __init__(self, sink: Callable[[Any], None], depth: int = QUEUE_DEPTH,
+                 name: str = "vidcolor-consumer"):
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._sink = sink
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if self._error is not None or self._stop.is_set():
+                continue
+            try:
+                self._sink(item)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                self._error = exc
+
+    def put(self, item: Any) -> None:
+        """Queue an item; re-raises a failure of the worker."""
+        while True:
+            if self._error is not None:
+                raise self._error
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                if not self._thread.is_alive():
+                    raise RuntimeError("the encode thread stopped") from self._error
+
+    def finish(self) -> None:
+        """Wait for every queued item to be consumed; re-raises a failure of the worker."""
+        self._queue.put(_END)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def abort(self) -> None:
+        """Drop whatever is queued and stop the worker."""
+        self._stop.set()
+        with contextlib.suppress(queue.Full):
+            self._queue.put(_END, timeout=5.0)
+        self._thread.join(timeout=30.0)
+
+
+# --------------------------------------------------------------------------- cancellation
+
+
+class CancelToken:
+    """A thread-safe stop request: signal handlers and callbacks set it, the run checks it.
+
+    Attributes:
+        signum: the signal that asked to stop (``signal.SIGINT``/``SIGTERM``), if any.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.signum: int | None = None
+        self.reason = "cancelled"
+
+    def cancel(self, reason: str = "cancelled", signum: int | None = None) -> None:
+        """Ask the run to stop at the next frame."""
+        self.reason = reason
+        self.signum = signum
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once :meth:`cancel` was called."""
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise :class:`~vidcolor.errors.Cancelled` if a stop was requested."""
+        if self._event.is_set():
+            raise Cancelled(self.reason)
+
+
+# --------------------------------------------------------------------------- colorizer seam
+
+
+class ChromaModel:
+    """What the pipeline needs from a loaded network (``models.inference.HintColorizer``).
+
+    Anything with a ``predict_ab(lightness, hint_ab, hint_mask)`` method works; this class
+    documents the contract and adapts the model's device for the compose step.
+    """
+
+    def __init__(self, model: Any):
+        self.model = model
+
+    @property
+    def device(self) -> str:
+        """``"cuda"`` or ``"cpu"``: where the model runs."""
+        return str(getattr(self.model, "device", "cpu"))
+
+    @property
+    def backend(self) -> str:
+        """Guided-filter backend for compose: kornia next to a GPU model, OpenCV on the CPU."""
+        return "kornia" if self.device.startswith("cuda") else "opencv"
+
+    def predict(self, lightness: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray,
+                batch_size: int) -> np.ndarray:
+        """Chroma for a stack of frames, run in batches of ``batch_size``.
+
+        Args:
+            lightness: ``(N, h, w)`` float32 L in [0, 100].
+            hint_ab: ``(N, h, w, 2)`` float32 hint chroma.
+            hint_mask: ``(N, h, w)`` float32, 1 where a hint is.
+            batch_size: frames per call of the network.
+
+        Returns:
+            ``(N, h, w, 2)`` float32 ab.
+        """
+        out = []
+        for start in range(0, len(lightness), batch_size):
+            stop = start + batch_size
+            ab = self.model.predict_ab(lightness[start:stop], hint_ab[start:stop],
+                                       hint_mask[start:stop])
+            out.append(_as_numpy(ab))
+        return np.concatenate(out, axis=0)
+
+
+def _as_numpy(array: Any) -> np.ndarray:
+    if isinstance(array, np.ndarray):
+        return array.astype(np.float32, copy=False)
+    return array.detach().float().cpu().numpy()
+
+
+def load_model(options: ModelOptions) -> ChromaModel:
+    """Load the hint network named by ``options`` (weights, device, precision).
+
+    Args:
+        options: model options.
+
+    Returns:
+        A :class:`ChromaModel`.
+    """
+    from vidcolor.models.inference import HintColorizer
+
+    return ChromaModel(HintColorizer(options.weights, device=options.device))
+
+
+# --------------------------------------------------------------------------- hints seam
+
+
+@dataclass
+class ShotHints:
+    """Every hint source that guides one shot.
+
+    Attributes:
+        frames: ``{frame index: FrameHints}`` of the hint frames inside the shot.
+        borrowed_from: the shot the hints were borrowed from, if any.
+        borrowed: per-frame hints transferred from another shot (``{index: FrameHints}``).
+    """
+
+    frames: dict[int, Any] = field(default_factory=dict)
+    borrowed_from: int | None = None
+    borrowed: dict[int, Any] = field(default_factory=dict)
+
+
+def hint_frames_of(hints: Any) -> dict[int, Any]:
+    """``{frame index: FrameHints}`` of a loaded hint set (or an empty dict).
+
+    Args:
+        hints: a ``hints.format.HintSet``, a ``{index: FrameHints}`` dict, or None.
+
+    Returns:
+        A dict keyed by 0-based frame index.
+    """
+    if hints is None:
+        return {}
+    if isinstance(hints, dict):
+        return {int(k): v for k, v in hints.items()}
+    frames = getattr(hints, "frames", None)
+    if isinstance(frames, dict):
+        return {int(k): v for k, v in frames.items()}
+    raise InputError(f"hints: found {type(hints).__name__}, expected a HintSet or a dict")
+
+
+# --------------------------------------------------------------------------- per shot
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A run of frames between two cuts: ``start <= index < stop``."""
+
+    index: int
+    start: int
+    stop: int
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+
+def shots_from_cuts(cuts: Sequence[int], frames: int) -> list[Shot]:
+    """The shots of a clip of ``frames`` frames cut at ``cuts`` (first frames of new shots)."""
+    bounds = [0, *sorted(c for c in set(cuts) if 0 < c < frames), frames]
+    pairs = zip(bounds[:-1], bounds[1:], strict=True)
+    return [Shot(i, a, b) for i, (a, b) in enumerate(pairs) if b > a]
+
+
+class ShotFlows:
+    """Forward and backward flow of every consecutive pair of one shot, spilled to files.
+
+    Record ``k`` holds the pair ``(start + k, start + k + 1)``: ``fwd`` moves frame
+    ``start + k`` to the next, ``bwd`` says where a pixel of the next frame was before.
+    """
+
+    def __init__(self, folder: Path, shot: Shot, shape: tuple[int, int]):
+        h, w = shape
+        self.shot = shot
+        self.fwd = RecordFile(folder / f"flow_fwd_{shot.index:05d}.f32", (h, w, 2), np.float32)
+        self.bwd = RecordFile(folder / f"flow_bwd_{shot.index:05d}.f32", (h, w, 2), np.float32)
+
+    def pair(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(fwd, bwd)`` of pair ``k``."""
+        return self.fwd.read(k), self.bwd.read(k)
+
+    def delete(self) -> None:
+        """Close and remove the files."""
+        for rec in (self.fwd, self.bwd):
+            rec.close()
+            with contextlib.suppress(OSError):
+                rec.path.unlink()
+
+
+def compute_shot_flows(luma: RecordFile, shot: Shot, folder: Path,
+                       cancel: CancelToken | None = None) -> ShotFlows:
+    """Optical flow (``temporal.flow``) of every consecutive pair of a shot, into files.
+
+    Args:
+        luma: the working-resolution luma records of the clip.
+        shot: the shot.
+        folder: the work folder.
+        cancel: checked between pairs.
+
+    Returns:
+        The spilled :class:`ShotFlows`.
+    """
+    from vidcolor.temporal.flow import FlowEstimator
+
+    flows = ShotFlows(folder, shot, luma.shape)
+    estimator = FlowEstimator()
+    prev = luma.read(shot.start)
+    for k, index in enumerate(range(shot.start + 1, shot.stop)):
+        if cancel is not None:
+            cancel.check()
+        cur = luma.read(index)
+        fwd, bwd = estimator.pair(prev, cur)
+        flows.fwd.write(k, fwd)
+        flows.bwd.write(k, bwd)
+        prev = cur
+    return flows
+
+
+def plan_shot_hints(shots: Sequence[Shot], hint_frames: dict[int, Any],
+                    luma: Any) -> dict[int, ShotHints]:
+    """Give every shot its hints: its own hint frames, or hints borrowed from a similar shot.
+
+    Args:
+        shots: the clip's shots.
+        hint_frames: ``{frame index: FrameHints}``.
+        luma: working-resolution luma records (``luma.read(i)``), for shot matching.
+
+    Returns:
+        ``{shot index: ShotHints}``.
+    """
+    plan = {s.index: ShotHints(frames={i: fh for i, fh in hint_frames.items()
+                                       if s.start <= i < s.stop}) for s in shots}
+    hinted = [s for s in shots if plan[s.index].frames]
+    unhinted = [s for s in shots if not plan[s.index].frames]
+    if hinted and unhinted:
+        borrow_hints(plan, hinted, unhinted, luma)
+    return plan
+
+
+def borrow_hints(plan: dict[int, ShotHints], hinted: Sequence[Shot], unhinted: Sequence[Shot],
+                 luma: Any) -> None:
+    """Cross-shot borrowing (``hints.match``): fill ``plan`` for unhinted shots in place."""
+    from vidcolor.hints import match
+
+    descriptors = {s.index: match.shot_descriptor([luma.read(i) for i in _sample(s)])
+                   for s in (*hinted, *unhinted)}
+    for shot in unhinted:
+        best = match.best_match(descriptors[shot.index],
+                                {s.index: descriptors[s.index] for s in hinted})
+        if best is None:
+            continue
+        source = next(s for s in hinted if s.index == best)
+        frame, fh = next(iter(sorted(plan[source.index].frames.items())))
+        target = _sample(shot)[len(_sample(shot)) // 2]
+        moved = match.transfer_hints(fh, luma.read(frame), luma.read(target), target)
+        if moved is not None:
+            plan[shot.index].borrowed = {target: moved}
+            plan[shot.index].borrowed_from = source.index
+
+
+def _sample(shot: Shot, count: int = 3) -> list[int]:
+    n = len(shot)
+    return sorted({shot.start + (n - 1) * k // max(1, count - 1) for k in range(count)})
+
+
+class _Records(Sequence):
+    """A read-only, lazy sequence view of ``count`` items computed by ``get(i)``."""
+
+    def __init__(self, get: Callable[[int], Any], count: int):
+        self._get, self._count = get, count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self._get(j) for j in range(*i.indices(self._count))]
+        if not -self._count <= i < self._count:
+            raise IndexError(i)
+        return self._get(i % self._count)
+
+
+def shot_flow_views(shot: Shot, flows: Callable[[int], tuple[np.ndarray, np.ndarray]]) -> Any:
+    """The shot's flows as ``hints.track.ShotFlows`` of lazy sequences (read on demand).
+
+    Args:
+        shot: the shot.
+        flows: ``flows(k)`` -> ``(fwd, bwd)`` of pair ``(shot.start + k, shot.start + k + 1)``.
+
+    Returns:
+        A ``hints.track.ShotFlows`` whose items are read from the work folder when used.
+    """
+    from vidcolor.hints.track import ShotFlows as TrackFlows
+    from vidcolor.temporal.flow import forward_backward_mask
+
+    n = max(0, len(shot) - 1)
+
+    def fwd_ok(k: int) -> np.ndarray:
+        fwd, bwd = flows(k)
+        return forward_backward_mask(fwd, bwd)
+
+    def bwd_ok(k: int) -> np.ndarray:
+        fwd, bwd = flows(k)
+        return forward_backward_mask(bwd, fwd)
+
+    return TrackFlows(
+        forward=_Records(lambda k: flows(k)[0], n),
+        backward=_Records(lambda k: flows(k)[1], n),
+        forward_ok=_Records(fwd_ok, n),
+        backward_ok=_Records(bwd_ok, n),
+    )
+
+
+def track_shot_hints(shot: Shot, flows: Callable[[int], tuple[np.ndarray, np.ndarray]],
+                     hints: ShotHints, shape: tuple[int, int]) -> dict[int, Any]:
+    """Per-frame hints of a shot: its hint frames carried along the flows (``hints.track``).
+
+    Args:
+        shot: the shot.
+        flows: ``flows(k)`` -> ``(fwd, bwd)`` of pair ``(shot.start + k, shot.start + k + 1)``.
+        hints: the shot's own and borrowed hint frames.
+        shape: working resolution ``(h, w)``.
+
+    Returns:
+        ``{frame index: FrameHints}`` for every frame of the shot that a hint reaches.
+    """
+    sources = {**hints.borrowed, **hints.frames}
+    if not sources:
+        return {}
+    from vidcolor.hints.track import track_hints
+
+    h, w = shape
+    tracked = track_hints(shot.start, shot.stop, sources, shot_flow_views(shot, flows), h, w)
+    return {shot.start + k: fh for k, fh in enumerate(tracked) if not fh.empty}
+
+
+def rasterize(frame_hints: Any, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Dense hint chroma and mask of one frame's hints (``hints.rasterize``).
+
+    Args:
+        frame_hints: a ``FrameHints``.
+        shape: working resolution ``(h, w)``.
+
+    Returns:
+        ``(ab (h, w, 2) float32, mask (h, w) float32)``.
+    """
+    from vidcolor.hints.rasterize import rasterize_hints
+
+    return rasterize_hints(frame_hints, shape[0], shape[1])
+
+
+class TemporalSmoother:
+    """Temporal smoothing of one shot fed in chunks (``temporal.smooth``), explicit state.
+
+    The smoother lags by ``options.window`` frames: :meth:`push` returns the frames that
+    became final, :meth:`finish` the rest. A new instance starts each shot (state reset).
+
+    Args:
+        options: temporal options.
+    """
+
+    def __init__(self, options: TemporalOptions):
+        from vidcolor.temporal import smooth
+
+        self._module = smooth
+        self.options = options
+        self.state = smooth.TemporalState()
+
+    def push(self, ab: np.ndarray, luma: np.ndarray, fwd: np.ndarray,
+             bwd: np.ndarray) -> np.ndarray:
+        """Smooth the next chunk of the shot.
+
+        Args:
+            ab: ``(N, h, w, 2)`` float32 network chroma.
+            luma: ``(N, h, w)`` uint8 luma.
+            fwd: ``(N, h, w, 2)`` float32; row ``i`` is the flow from the previous frame to
+                frame ``i`` (zeros for the shot's first frame).
+            bwd: ``(N, h, w, 2)`` float32; the flow back from frame ``i`` to the previous.
+
+        Returns:
+            ``(K, h, w, 2)`` float32: the next ``K`` finished frames of the shot.
+        """
+        import torch
+
+        tensor = torch.from_numpy(np.ascontiguousarray(ab)).permute(0, 3, 1, 2)
+        out, self.state = self._module.smooth(tensor, luma, (fwd, bwd), self.state,
+                                              self.options)
+        return out.permute(0, 2, 3, 1).cpu().numpy()
+
+    def finish(self) -> np.ndarray | None:
+        """The shot's frames still pending, ``(K, h, w, 2)`` float32, or None."""
+        out, self.state = self._module.flush(self.state, self.options)
+        return None if out is None else out.permute(0, 2, 3, 1).cpu().numpy()
+
+
+# --------------------------------------------------------------------------- shot chroma
+
+
+def _shot_ab_file(folder: Path, shot: Shot, shape: tuple[int, int]) -> RecordFile:
+    h, w = shape
+    return RecordFile(folder / f"ab_{shot.index:05d}.f16", (h, w, 2), np.float16)
+
+
+def _done_marker(folder: Path, shot: Shot) -> Path:
+    return folder / f"ab_{shot.index:05d}.done"
+
+
+def colorize_shot(
+    shot: Shot,
+    luma: Callable[[int], np.ndarray],
+    flows: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    hints: ShotHints,
+    model: ChromaModel,
+    options: RunOptions,
+    write: Callable[[int, np.ndarray], None],
+    cancel: CancelToken | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Colorize one shot at working resolution: track, rasterize, infer, smooth.
+
+    Pure in the sense that matters for ``--resume``: the result depends only on the shot's
+    luma, its flows and its hints, never on other shots or on ``batch_size``.
+
+    Args:
+        shot: the shot.
+        luma: ``luma(i)`` -> ``(h, w)`` uint8 working-resolution luma of frame ``i``.
+        flows: ``flows(k)`` -> ``(fwd, bwd)`` ``(h, w, 2)`` float32 of the pair
+            ``(shot.start + k, shot.start + k + 1)``.
+        hints: the shot's hint frames and borrowed hints.
+        model: the loaded network.
+        options: run options (batch size, temporal smoothing).
+        write: ``write(i, ab)`` stores the final ``(h, w, 2)`` float32 chroma of frame ``i``.
+        cancel: checked between batches.
+        progress: called with the number of frames of the shot finished so far.
+    """
+    h, w = luma(shot.start).shape
+    tracked = track_shot_hints(shot, flows, hints, (h, w))
+    smoother = TemporalSmoother(options.temporal) if options.temporal.enabled else None
+    emitted = shot.start
+    zero_flow = np.zeros((h, w, 2), np.float32)
+    for chunk_start in range(shot.start, shot.stop, SMOOTH_CHUNK):
+        if cancel is not None:
+            cancel.check()
+        indices = range(chunk_start, min(chunk_start + SMOOTH_CHUNK, shot.stop))
+        grays = np.stack([luma(i) for i in indices])
+        hint_ab = np.zeros((len(indices), h, w, 2), np.float32)
+        hint_mask = np.zeros((len(indices), h, w), np.float32)
+        for j, i in enumerate(indices):
+            if i in tracked:
+                hint_ab[j], hint_mask[j] = rasterize(tracked[i], (h, w))
+        ab = model.predict(gray_to_lightness(grays), hint_ab, hint_mask,
+                           max(1, options.model.batch_size))
+        if smoother is not None:
+            pairs = [flows(i - shot.start - 1) if i > shot.start else (zero_flow, zero_flow)
+                     for i in indices]
+            ab = smoother.push(ab, grays, np.stack([p[0] for p in pairs]),
+                               np.stack([p[1] for p in pairs]))
+        for frame_ab in ab:
+            write(emitted, frame_ab)
+            emitted += 1
+        if progress is not None:
+            progress(emitted - shot.start)
+    if smoother is not None:
+        rest = smoother.finish()
+        for frame_ab in rest if rest is not None else ():
+            write(emitted, frame_ab)
+            emitted += 1
+    if emitted != shot.stop:
+        raise RuntimeError(f"shot {shot.index}: {emitted - shot.start} frames colored, "
+                           f"expected {len(shot)}")
+    if progress is not None:
+        progress(len(shot))
+
+
+# --------------------------------------------------------------------------- the video run
+
+
+def _file_digest(path: Path) -> str:
+    st = path.stat()
+    return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def _hints_digest(hint_frames: dict[int, Any]) -> str:
+    sha = hashlib.sha256()
+    for index in sorted(hint_frames):
+        fh = hint_frames[index]
+        sha.update(repr((index, getattr(fh, "points", None), getattr(fh, "reference", None)))
+                   .encode())
+        for name in ("scribble", "reference_rgb"):
+            arr = getattr(fh, name, None)
+            if arr is not None:
+                sha.update(np.ascontiguousarray(arr).tobytes())
+    return sha.hexdigest()
+
+
+def check_paths(src: str | Path, dst: str | Path, *, overwrite: bool) -> tuple[Path, Path]:
+    """Refuse to run when the output is the input, or exists without ``overwrite``.
+
+    Args:
+        src: the input video.
+        dst: the output video.
+        overwrite: allow replacing an existing ``dst`` (never the input).
+
+    Returns:
+        ``(src, dst)`` as Paths.
+
+    Raises:
+        InputError: ``dst`` is ``src``, exists without ``overwrite``, or its folder is missing.
+    """
+    src, dst = Path(src), Path(dst)
+    if dst.exists() and src.exists() and os.path.samefile(src, dst) or (
+            dst.resolve() == src.resolve()):
+        raise InputError("the output is the input file; expected a different output path "
+                         "(vidcolor never writes over its input)", path=dst)
+    if dst.exists() and not overwrite:
+        raise InputError("the output file exists; expected a new path, or --overwrite",
+                         path=dst)
+    if dst.is_dir():
+        raise InputError("the output is a directory; expected a file path", path=dst)
+    if not dst.parent.is_dir():
+        raise InputError("the output's folder does not exist", path=dst.parent)
+    return src, dst
+
+
+class _Run:
+    """One video run; :func:`run_video` is its public face."""
+
+    def __init__(self, src: Path, dst: Path, hints: Any, options: RunOptions,
+                 model: ChromaModel | None, on_frame: OnFrame | None, progress: Any,
+                 cancel: CancelToken):
+        from vidcolor.progress import Progress
+
+        self.src, self.dst = src, dst
+        self.hint_frames = hint_frames_of(hints)
+        self.hint_set = hints
+        self.options = options
+        self._model = model
+        self.on_frame = on_frame
+        self.progress = progress if progress is not None else Progress()
+        self.cancel = cancel
+        self.work = work_dir_for(dst)
+        self.resumed_shots = 0
+        self.decode_errors = 0
+        self.borrowed: dict[int, int] = {}
+
+    @property
+    def model(self) -> ChromaModel:
+        if self._model is None:
+            self._model = load_model(self.options.model)
+        return self._model
+
+    # ---- work folder
+    def _fingerprint(self, info: Any) -> dict[str, Any]:
+        opts = self.options
+        return {
+            "format": WORK_FORMAT,
+            "input": _file_digest(self.src),
+            "hints": _hints_digest(self.hint_frames),
+            "model": asdict(opts.model) | {"batch_size": None},
+            "temporal": asdict(opts.temporal),
+            "size": [info.width, info.height],
+        }
+
+    def _prepare_work(self, info: Any) -> bool:
+        """Create or reuse the work folder; True when earlier work is reused."""
+        fingerprint = self._fingerprint(info)
+        manifest = self.work / "manifest.json"
+        if self.work.exists():
+            if self.options.resume and _read_json(manifest) == fingerprint:
+                return True
+            if self.options.resume:
+                log.warning("%s: earlier work does not match this input, hints or options; "
+                            "starting over", self.work)
+            shutil.rmtree(self.work, ignore_errors=True)
+        try:
+            self.work.mkdir()
+        except OSError as exc:
+            raise OutputError(f"cannot create the work folder ({exc.strerror})",
+                              path=self.work) from exc
+        _write_json(manifest, fingerprint)
+        return False
+
+    # ---- pass 1
+    def analyze(self, info: Any, shape: tuple[int, int]) -> tuple[int, list[Shot]]:
+        """Spill working-res luma, find cuts. Returns (frame count, shots)."""
+        done = self.work / "analysis.json"
+        state = _read_json(done) if self.options.resume else None
+        if state is not None:
+            self.decode_errors = state["filled"]
+            return state["frames"], shots_from_cuts(state["cuts"], state["frames"])
+        from vidcolor.temporal.shots import CutDetector
+
+        from vidcolor.io.decode import DecodeReport, iter_luma
+
+        h, w = shape
+        detector = CutDetector()
+        frames = 0
+        expected = info.frame_count
+        with RecordFile(self.work / "luma.u8", (h, w), np.uint8) as luma:
+            report = DecodeReport()
+            source = Producer(lambda: iter_luma(self.src, (w, h), strict=self.options.strict,
+                                                report=report), name="vidcolor-analyze")
+            try:
+                for frame_time, gray in source:
+                    self.cancel.check()
+                    luma.write(frame_time.index, gray)
+                    detector.push(gray)
+                    frames = frame_time.index + 1
+                    self.progress.update("analyze", frames, expected)
+            finally:
+                source.close()
+            luma.flush()
+        cuts = sorted(detector.cuts)
+        for message in report.messages:
+            log.warning("%s: %s", self.src, message)
+        self.decode_errors = len(report.filled)
+        if frames == 0:
+            raise DecodeError("no video frame could be decoded", path=self.src)
+        self.progress.update("analyze", frames, frames, force=True)
+        _write_json(done, {"frames": frames, "cuts": cuts, "filled": self.decode_errors})
+        return frames, shots_from_cuts(cuts, frames)
+
+    # ---- pass 2
+    def colorize(self, shots: list[Shot], shape: tuple[int, int], frames: int) -> None:
+        luma = RecordFile(self.work / "luma.u8", shape, np.uint8)
+        todo = [s for s in shots if not _done_marker(self.work, s).exists()]
+        self.resumed_shots = len(shots) - len(todo)
+        finished = sum(len(s) for s in shots if s not in todo)
+        plan = plan_shot_hints(shots, self.hint_frames, luma)
+        for shot, sh in plan.items():
+            if sh.borrowed_from is not None:
+                self.borrowed[shot] = sh.borrowed_from
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidcolor-flow")
+        pending: dict[int, Future] = {}
+
+        def submit(k: int) -> None:
+            if k < len(todo) and k not in pending:
+                pending[k] = pool.submit(compute_shot_flows, luma, todo[k], self.work,
+                                         self.cancel)
+
+        try:
+            for k, shot in enumerate(todo):
+                submit(k)
+                submit(k + 1)  # one shot ahead, while this one is inferred
+                flows = pending.pop(k).result()
+                try:
+                    with _shot_ab_file(self.work, shot, shape) as out:
+                        base = finished
+
+                        def tick(n: int, base: int = base) -> None:
+                            self.progress.update("colorize", base + n, frames)
+
+                        colorize_shot(shot, luma.read, flows.pair, plan[shot.index], self.model,
+                                      self.options,
+                                      lambda i, ab, s=shot, o=out: o.write(i - s.start, ab),
+                                      self.cancel, tick)
+                        out.flush()
+                finally:
+                    flows.delete()
+                _write_json(_done_marker(self.work, shot), {"frames": len(shot)})
+                finished += len(shot)
+        finally:
+            self.cancel_flows(pending)
+            pool.shutdown(wait=True)
+            luma.close()
+        self.progress.update("colorize", frames, frames, force=True)
+
+    def cancel_flows(self, pending: dict[int, Future]) -> None:
+        for fut in pending.values():
+            fut.cancel()
+        for fut in pending.values():
+            with contextlib.suppress(BaseException):
+                fut.result().delete()
+
+    # ---- pass 3
+    def encode(self, info: Any, shots: list[Shot], shape: tuple[int, int], frames: int) -> int:
+        from vidcolor.io.encode import VideoWriter
+
+        from vidcolor.io.decode import iter_video_frames
+
+        stores = {s.index: _shot_ab_file(self.work, s, shape) for s in shots}
+        starts = [s.start for s in shots]
+        backend = self.model.backend if self._model is not None else "opencv"
+        written = 0
+        source = Producer(lambda: iter_video_frames(self.src), name="vidcolor-decode")
+        try:
+            with VideoWriter(self.dst, info, self.options.encode) as writer:
+                sink = Consumer(writer.write, name="vidcolor-encode")
+                try:
+                    for frame_time, vframe in source:
+                        self.cancel.check()
+                        index = frame_time.index
+                        if index >= frames:
+                            raise DecodeError(f"the second decode found frame {index}; the "
+                                              f"first found {frames} frames", path=self.src)
+                        shot = shots[int(np.searchsorted(starts, index, side="right")) - 1]
+                        ab = stores[shot.index].read(index - shot.start).astype(np.float32)
+                        out = compose_frame(vframe, ab, backend=backend)
+                        sink.put((frame_time, out))
+                        written += 1
+                        if self.on_frame is not None:
+                            self._call_on_frame(frame_time, vframe, out)
+                        self.progress.update("encode", written, frames)
+                    sink.finish()
+                except BaseException:
+                    sink.abort()
+                    raise
+        finally:
+            source.close()
+            for store in stores.values():
+                store.close()
+        if written != frames:
+            raise DecodeError(f"the second decode found {written} frames, the first {frames}",
+                              path=self.src)
+        self.progress.update("encode", written, frames, force=True)
+        return written
+
+    def _call_on_frame(self, frame_time: FrameTime, vframe: Any, out: Any) -> None:
+        gray = frame_luma(vframe)
+        color = out.to_ndarray(format="rgb24")
+        gray.flags.writeable = False
+        color.flags.writeable = False
+        if self.on_frame(ColoredFrame(frame_time, gray, color)) is False:
+            raise Cancelled("cancelled by the on_frame callback")
+
+    # ---- all
+    def run(self) -> RunReport:
+        from vidcolor.io.probe import probe
+
+        t0 = time.monotonic()
+        info = probe(self.src)
+        if info.frame_count is not None and hasattr(self.hint_set, "check_frame_count"):
+            self.hint_set.check_frame_count(info.frame_count)
+        shape = working_shape(info.height, info.width, self.options.model.working_size)
+        self.progress.start(str(self.src), str(self.dst), info.frame_count, None)
+        reused = self._prepare_work(info)
+        if not reused:
+            log.debug("work folder %s", self.work)
+        try:
+            _ = self.model  # load the weights before the long passes: fail early
+            frames, shots = self.analyze(info, shape)
+            if hasattr(self.hint_set, "check_frame_count"):
+                self.hint_set.check_frame_count(frames)
+            self.colorize(shots, shape, frames)
+            written = self.encode(info, shots, shape, frames)
+        except (Cancelled, KeyboardInterrupt):
+            raise  # keep the work folder: --resume continues from the last finished shot
+        except BaseException:
+            shutil.rmtree(self.work, ignore_errors=True)
+            raise
+        shutil.rmtree(self.work, ignore_errors=True)
+        seconds = time.monotonic() - t0
+        self.progress.done(str(self.dst), written, seconds)
+        return RunReport(
+            input=str(self.src), output=str(self.dst), frames=written, seconds=seconds,
+            fps=written / seconds if seconds > 0 else 0.0, shots=len(shots),
+            cuts=tuple(s.start for s in shots[1:]), borrowed=dict(self.borrowed),
+            decode_errors_filled=self.decode_errors, resumed_shots=self.resumed_shots,
+        )
+
+
+def run_video(
+    src: str | Path,
+    dst: str | Path,
+    hints: Any = None,
+    options: RunOptions | None = None,
+    *,
+    model: ChromaModel | None = None,
+    on_frame: OnFrame | None = None,
+    progress: Any = None,
+    cancel: CancelToken | None = None,
+) -> RunReport:
+    """Colorize a video file into another, keeping its luma, timing, audio and metadata.
+
+    Args:
+        src: the input video.
+        dst: the output video; its extension picks the container.
+        hints: a ``HintSet`` (``hints.format.load_hints``), a ``{frame: FrameHints}`` dict,
+            or None for automatic colorization.
+        options: model, temporal and encode options, ``strict`` and ``resume``.
+        model: an already loaded network; loaded from ``options.model`` when None.
+        on_frame: called on the caller's thread, in frame order, with each finished
+            :class:`~vidcolor.frames.ColoredFrame`; returning False (or raising) cancels.
+        progress: a :class:`vidcolor.progress.Progress`; silent when None.
+        cancel: a :class:`CancelToken` that signal handlers may set.
+
+    Returns:
+        The :class:`RunReport`.
+
+    Raises:
+        InputError: bad paths, input, hints or weights (exit code 2).
+        OutputError: the output cannot be written (exit code 1).
+        Cancelled: the run was stopped; no output file is left, and the work folder is
+            kept so that ``resume=True`` continues from the last finished shot.
+    """
+    options = options if options is not None else RunOptions()
+    src, dst = check_paths(src, dst, overwrite=options.encode.overwrite)
+    run = _Run(src, dst, hints, options, model, on_frame, progress, cancel or CancelToken())
+    return run.run()
