@@ -158,6 +158,29 @@ def _scribble_points(hints: FrameHints, height: int, width: int, step: int) -> _
                    size, np.full(len(n), hints.frame, np.int64))
 
 
+def scribble_as_points(hints: FrameHints, height: int, width: int,
+                       step: int = 4) -> tuple[HintPoint, ...]:
+    """A frame's scribble layer as point hints: one per ``step`` x ``step`` cell it touches.
+
+    Args:
+        hints: the frame's hints (its ``scribble`` is used; None gives no points).
+        height: working-resolution height the scribble is scaled to.
+        width: working-resolution width.
+        step: cell side in pixels.
+
+    Returns:
+        Points at each cell's scribble-pixel centroid, with their mean chroma and a patch
+        of ``step`` pixels.
+    """
+    if hints.scribble is None:
+        return ()
+    pts = _scribble_points(hints, height, width, step)
+    return tuple(
+        HintPoint(float(u) / width, float(v) / height, (float(ab[0]), float(ab[1])), float(s))
+        for u, v, ab, s in zip(pts.u, pts.v, pts.ab, pts.size, strict=True)
+    )
+
+
 def _advect(pts: _Points, flow: np.ndarray, back: np.ndarray, ok: np.ndarray | None,
             height: int, width: int, options: TrackOptions) -> _Points:
     """Move points along ``flow``; drop the occluded ones and the ones that leave."""
