@@ -1,0 +1,243 @@
+"""Chroma warping and temporal smoothing: identities, conventions, batch-size independence, cuts."""
+
+from __future__ import annotations
+
+import media
+import numpy as np
+import pytest
+import torch
+
+from vidcolor.errors import InputError
+from vidcolor.options import TemporalOptions
+from vidcolor.temporal.flow import FlowPair, compute_flow_pair, forward_backward_mask
+from vidcolor.temporal.smooth import (
+    TemporalState,
+    flush,
+    pair_weights,
+    smooth,
+    smooth_shot,
+    stack_flows,
+)
+from vidcolor.temporal.warp import warp, warp_ab
+
+BACKENDS = ["cv2", "kornia"]
+SIZE = (64, 48)  # (width, height)
+
+
+def shot(n: int, cuts=(), size=SIZE):
+    """Gray frames of a generated clip, their flows as rows, and random model chroma."""
+    gray = np.stack([media.pattern_frame(i, size, cuts=cuts) for i in range(n)])
+    pairs = [
+        None if (i == 0 or i in cuts) else FlowPair(i, *compute_flow_pair(gray[i - 1], gray[i]))
+        for i in range(n)
+    ]
+    fwd, bwd = stack_flows(pairs)
+    ab = torch.from_numpy(
+        np.random.default_rng(0).normal(0, 20, (n, 2, size[1], size[0])).astype(np.float32)
+    )
+    return gray, (fwd, bwd), ab
+
+
+def run_chunks(ab, gray, flows, options, chunk, new_shot=None):
+    state = TemporalState()
+    outs = []
+    for s in range(0, len(ab), chunk):
+        flags = None if new_shot is None else new_shot[s : s + chunk]
+        out, state = smooth(
+            ab[s : s + chunk],
+            gray[s : s + chunk],
+            (flows[0][s : s + chunk], flows[1][s : s + chunk]),
+            state,
+            options,
+            new_shot=flags,
+        )
+        outs.append(out)
+    rest, state = flush(state, options)
+    if rest is not None:
+        outs.append(rest)
+    assert state.emitted == state.received == len(ab)
+    return torch.cat(outs)
+
+
+# --------------------------------------------------------------------------- warp
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_zero_flow_is_exact_identity(backend):
+    ab = torch.randn(3, 2, 17, 29) * 60
+    out = warp_ab(ab, torch.zeros(3, 2, 17, 29), backend=backend)
+    assert torch.equal(out, ab)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_integer_flow_shifts(backend):
+    ab = torch.randn(2, 2, 20, 30) * 60
+    flow = torch.zeros(2, 2, 20, 30)
+    flow[:, 0] = 3.0  # out[..., x] = ab[..., x + 3]
+    flow[:, 1] = -1.0  # out[..., y, :] = ab[..., y - 1, :]
+    out = warp_ab(ab, flow, backend=backend)
+    assert torch.allclose(out[:, :, 1:, :-3], ab[:, :, :-1, 3:], atol=1e-3)
+
+
+def test_backends_agree_on_subpixel_flow():
+    g = torch.Generator().manual_seed(0)
+    up = torch.nn.functional.interpolate
+    ab = up(torch.randn(2, 2, 6, 8, generator=g) * 40, size=(24, 32), mode="bilinear")
+    flow = up(torch.randn(2, 2, 3, 4, generator=g) * 4, size=(24, 32), mode="bilinear")
+    a = warp_ab(ab, flow, backend="cv2")
+    b = warp_ab(ab, flow, backend="kornia")
+    # cv2 quantizes bilinear weights to 1/32 pixel: tiny differences on smooth data only.
+    # (|grad ab| reaches ~20 per pixel here, so 1/64 pixel is up to ~0.3.)
+    assert (a - b).abs().max() < 1.0
+    assert (a - b).abs().mean() < 0.15
+    assert (a - ab).abs().mean() > 10 * (a - b).abs().mean()  # the warp did move things
+
+
+def test_warp_convention_aligns_previous_frame():
+    """Warping frame t-1 with the backward flow of (t-1, t) reproduces frame t."""
+    rng = np.random.default_rng(7)
+    import cv2
+
+    big = cv2.resize(rng.integers(0, 256, (24, 32)).astype(np.float32), (128, 96))
+    big = np.clip(big, 0, 255).astype(np.uint8)
+    a, b = big[10:74, 10:106], big[12:76, 7:103]
+    _, bwd = compute_flow_pair(a, b)
+    img = torch.from_numpy(a.astype(np.float32))[None, None]
+    out = warp(img, torch.from_numpy(bwd).permute(2, 0, 1)[None])[0, 0].numpy()
+    err = np.abs(out - b)[8:-8, 8:-8].mean()
+    assert err < 0.2 * np.abs(a.astype(np.float32) - b)[8:-8, 8:-8].mean()
+
+
+def test_warp_rejects_bad_shapes():
+    with pytest.raises(InputError, match="2 channels"):
+        warp_ab(torch.zeros(1, 3, 4, 4), torch.zeros(1, 2, 4, 4))
+    with pytest.raises(InputError, match="flow"):
+        warp_ab(torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 4, 5))
+    with pytest.raises(InputError, match="backend"):
+        warp_ab(torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 4, 4), backend="opengl")
+
+
+def test_pair_weights_follow_numpy_consistency_mask():
+    gray, (fwd, bwd), _ = shot(4)
+    lp = torch.from_numpy(gray[2].astype(np.float32))[None]
+    ln = torch.from_numpy(gray[3].astype(np.float32))[None]
+    w_next, w_prev = pair_weights(lp, ln, fwd[3:4], bwd[3:4])
+    mask_next = forward_backward_mask(
+        bwd[3].permute(1, 2, 0).numpy(), fwd[3].permute(1, 2, 0).numpy()
+    )
+    mask_prev = forward_backward_mask(
+        fwd[3].permute(1, 2, 0).numpy(), bwd[3].permute(1, 2, 0).numpy()
+    )
+    assert np.array_equal(w_next[0].numpy() > 0, mask_next)
+    assert np.array_equal(w_prev[0].numpy() > 0, mask_prev)
+    assert float(w_next.max()) <= 1.0 and float(w_next.min()) >= 0.0
+
+
+# --------------------------------------------------------------------------- smooth
+
+
+@pytest.mark.parametrize("window", [0, 2])
+def test_output_does_not_depend_on_chunk_size(window):
+    gray, flows, ab = shot(9)
+    options = TemporalOptions(strength=0.8, window=window)
+    whole = run_chunks(ab, gray, flows, options, chunk=9)
+    assert whole.shape == ab.shape
+    for chunk in (1, 3):
+        assert torch.equal(run_chunks(ab, gray, flows, options, chunk), whole)
+    assert torch.equal(smooth_shot(ab, gray, flows, options), whole)
+
+
+def test_output_delay_is_the_window():
+    gray, flows, ab = shot(6)
+    out, state = smooth(
+        ab[:4], gray[:4], (flows[0][:4], flows[1][:4]), TemporalState(), TemporalOptions(window=2)
+    )
+    assert out.shape[0] == 2 and state.emitted == 2 and state.received == 4 and state.in_shot
+    out, state = smooth(
+        ab[:4], gray[:4], (flows[0][:4], flows[1][:4]), TemporalState(), TemporalOptions(window=0)
+    )
+    assert out.shape[0] == 4
+
+
+def test_zero_strength_and_disabled_are_identity():
+    gray, flows, ab = shot(5)
+    assert torch.equal(smooth_shot(ab, gray, flows, TemporalOptions(strength=0.0)), ab)
+    assert torch.equal(smooth_shot(ab, gray, flows, TemporalOptions(enabled=False)), ab)
+
+
+def test_first_frame_of_a_shot_ignores_its_flow_row():
+    gray, (fwd, bwd), ab = shot(4)
+    opts = TemporalOptions(window=0)
+    a = smooth_shot(ab, gray, (fwd, bwd), opts)
+    fwd2, bwd2 = fwd.clone(), bwd.clone()
+    fwd2[0] = 99.0
+    bwd2[0] = -7.0
+    assert torch.equal(smooth_shot(ab, gray, (fwd2, bwd2), opts), a)
+    assert torch.equal(a[0], ab[0])
+
+
+def test_smoothing_removes_flicker_on_a_static_scene():
+    n = 12
+    gray = np.stack([media.pattern_frame(0, SIZE)] * n)
+    zeros = torch.zeros(n, 2, SIZE[1], SIZE[0])
+    rng = np.random.default_rng(1)
+    true = rng.normal(0, 30, (1, 2, SIZE[1], SIZE[0])).astype(np.float32)
+    noisy = torch.from_numpy(true + rng.normal(0, 10, (n, 2, SIZE[1], SIZE[0])).astype(np.float32))
+    out = smooth_shot(noisy, gray, (zeros, zeros), TemporalOptions(strength=0.8, window=4))
+    flicker_in = (noisy[1:] - noisy[:-1]).abs().mean()
+    flicker_out = (out[1:] - out[:-1]).abs().mean()
+    assert flicker_out < 0.5 * flicker_in
+    assert (out - torch.from_numpy(true)).abs().mean() < 0.6 * (
+        noisy - torch.from_numpy(true)
+    ).abs().mean()
+
+
+def test_smoothing_follows_motion_and_weight_falls_off_where_luma_changes():
+    """A bright square moves; its color must travel with it, not stay behind."""
+    gray, flows, _ = shot(6, size=(96, 64))
+    n, h, w = gray.shape
+    ab = torch.zeros(n, 2, h, w)
+    ab[:, 0] = torch.from_numpy((gray > 200).astype(np.float32) * 60.0)  # chroma on the square
+    out = smooth_shot(ab, gray, flows, TemporalOptions(strength=0.9, window=2))
+    # Chroma stays on the square and does not smear onto background it left.
+    on = torch.from_numpy(gray > 200)
+    off = torch.from_numpy(gray < 150)
+    assert out[:, 0][on].mean() > 50.0
+    assert out[:, 0][off].abs().mean() < 3.0
+
+
+def test_frames_on_either_side_of_a_cut_never_blend():
+    cut = 5
+    n = 10
+    gray, flows, ab = shot(n, cuts=(cut,))
+    opts = TemporalOptions(strength=1.0, window=3)
+    flags = [i == cut for i in range(n)]
+    out = run_chunks(ab, gray, flows, opts, chunk=4, new_shot=flags)
+    # The same frames, smoothed as two separate shots, give the same result ...
+    first = smooth_shot(ab[:cut], gray[:cut], (flows[0][:cut], flows[1][:cut]), opts)
+    second = smooth_shot(ab[cut:], gray[cut:], (flows[0][cut:], flows[1][cut:]), opts)
+    assert torch.equal(out, torch.cat([first, second]))
+    # ... and changing everything on one side leaves the other side untouched.
+    ab2 = ab.clone()
+    ab2[:cut] = 100.0
+    out2 = run_chunks(ab2, gray, flows, opts, chunk=4, new_shot=flags)
+    assert torch.equal(out2[cut:], out[cut:])
+    ab3 = ab.clone()
+    ab3[cut:] = -100.0
+    out3 = run_chunks(ab3, gray, flows, opts, chunk=3, new_shot=flags)
+    assert torch.equal(out3[:cut], out[:cut])
+    # Without the cut flag the same data does blend across (the test can fail).
+    blended = run_chunks(ab2, gray, flows, opts, chunk=4)
+    assert not torch.equal(blended[cut:], out[cut:])
+
+
+def test_bad_options_and_shapes():
+    gray, flows, ab = shot(3)
+    with pytest.raises(InputError, match="strength"):
+        smooth(ab, gray, flows, TemporalState(), TemporalOptions(strength=1.5))
+    with pytest.raises(InputError, match="window"):
+        smooth(ab, gray, flows, TemporalState(), TemporalOptions(window=-1))
+    with pytest.raises(InputError, match="luma"):
+        smooth(ab, gray[:2], flows, TemporalState(), TemporalOptions())
+    with pytest.raises(InputError, match="new_shot"):
+        smooth(ab, gray, flows, TemporalState(), TemporalOptions(), new_shot=[True])
