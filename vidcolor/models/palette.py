@@ -1,0 +1,184 @@
+"""Suggested colors: the paper's data-driven palette from the 529-way ab-bin head.
+
+The SIGGRAPH17 network has, besides its regression output, a classification head over a
+23x23 grid of ab bins (bin centres -110, -100, ..., 110 on each axis; bin index
+``a_index * 23 + b_index``, as in the official training code). Given the current hints, its
+softmax at a pixel is the network's belief about that pixel's color; the most likely bins
+are the colors offered to the user (Zhang et al. 2017, section 3.3).
+
+Pure functions of arrays plus a :class:`~vidcolor.models.inference.HintColorizer`; no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+from vidcolor.color import gray_to_lightness, lab_to_rgb, rgb_to_lab
+from vidcolor.errors import InputError, WeightsError
+from vidcolor.models.inference import HintColorizer, resize_hints, working_shape
+
+AB_MAX = 110.0
+AB_STEP = 10.0
+GRID = 23  # bins per axis: 2 * 110 / 10 + 1
+NUM_BINS = GRID * GRID
+
+
+class PaletteColor(NamedTuple):
+    """One suggested color.
+
+    Attributes:
+        ab: the bin's centre ``(a, b)`` in Lab units.
+        rgb_hex: ``"#rrggbb"``, the bin's color at the pixel's own lightness.
+        probability: the network's probability of that bin at the pixel, in [0, 1].
+    """
+
+    ab: tuple[float, float]
+    rgb_hex: str
+    probability: float
+
+
+def bin_centers() -> np.ndarray:
+    """The ab centre of every bin.
+
+    Returns:
+        ``(529, 2)`` float32; row ``a_index * 23 + b_index`` is
+        ``(-110 + 10 * a_index, -110 + 10 * b_index)``.
+    """
+    axis = -AB_MAX + AB_STEP * np.arange(GRID, dtype=np.float32)
+    a, b = np.meshgrid(axis, axis, indexing="ij")
+    return np.stack([a.ravel(), b.ravel()], axis=1)
+
+
+def encode_ab(ab: np.ndarray) -> np.ndarray:
+    """The bin index of chroma values (the training target of the class head).
+
+    Args:
+        ab: ``(..., 2)`` float Lab chroma; values beyond +-110 fall in the edge bins.
+
+    Returns:
+        ``(...)`` int64 bin indices in [0, 528].
+    """
+    idx = np.clip(np.round((np.asarray(ab) + AB_MAX) / AB_STEP), 0, GRID - 1).astype(np.int64)
+    return idx[..., 0] * GRID + idx[..., 1]
+
+
+def in_gamut(lightness: float, ab: np.ndarray, tolerance: float = 4.0) -> np.ndarray:
+    """Whether each chroma, at a lightness, is an sRGB color (round trip within tolerance).
+
+    Args:
+        lightness: L in [0, 100].
+        ab: ``(N, 2)`` float chroma.
+        tolerance: largest Lab distance after the sRGB round trip still counted as in gamut.
+
+    Returns:
+        ``(N,)`` bool.
+    """
+    lab = np.concatenate([np.full((len(ab), 1), lightness, np.float32), ab], axis=1)
+    rgb = lab_to_rgb(lab[None].astype(np.float32))
+    back = rgb_to_lab(rgb)[0]
+    return np.linalg.norm(back - lab, axis=1) <= tolerance
+
+
+def to_lightness(image: np.ndarray) -> np.ndarray:
+    """Lightness of a gray uint8, RGB uint8 or float L image.
+
+    Args:
+        image: ``(H, W)`` uint8 gray, ``(H, W, 3)`` uint8 RGB, or ``(H, W)`` float L in
+            [0, 100].
+
+    Returns:
+        ``(H, W)`` float32 L in [0, 100].
+    """
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8:
+        return rgb_to_lab(image)[..., 0]
+    if image.ndim == 2 and image.dtype == np.uint8:
+        return gray_to_lightness(image)
+    if image.ndim == 2 and np.issubdtype(image.dtype, np.floating):
+        return image.astype(np.float32)
+    raise InputError(
+        f"found {image.dtype} {image.shape}, expected (H, W) uint8 gray, (H, W, 3) uint8 RGB "
+        "or (H, W) float L", field="image",
+    )
+
+
+def suggest_colors(
+    colorizer: HintColorizer,
+    gray_or_lightness: np.ndarray,
+    x: float,
+    y: float,
+    hints: tuple[np.ndarray, np.ndarray] | None = None,
+    k: int = 5,
+    *,
+    gamut_only: bool = True,
+) -> list[PaletteColor]:
+    """The k most likely colors at a point, given the current hints.
+
+    The image and hints are brought to the network's working size (shorter side
+    ``working_size``), the class head is evaluated, and the bins with the highest
+    probability at the point are returned, most likely first.
+
+    Args:
+        colorizer: a loaded model whose weights have a trained class head.
+        gray_or_lightness: ``(H, W)`` uint8 gray, ``(H, W, 3)`` uint8 RGB (its lightness is
+            used) or ``(H, W)`` float32 L in [0, 100].
+        x: horizontal position as a fraction of the width, in [0, 1] (as in hint files).
+        y: vertical position as a fraction of the height, in [0, 1].
+        hints: ``(hint_ab (H, W, 2) float32, hint_mask (H, W) float32)`` at the image's
+            size (from ``hints.rasterize.rasterize_hints``), or None for no hints.
+        k: how many colors, >= 1.
+        gamut_only: skip bins that are not sRGB colors at the point's lightness.
+
+    Returns:
+        Up to ``k`` :class:`PaletteColor` (``(ab, rgb_hex, probability)`` tuples), by
+        decreasing probability.
+
+    Raises:
+        InputError: a position outside [0, 1], a bad k, or hints of the wrong size.
+        WeightsError: weights whose class head was never trained.
+    """
+    if not colorizer.entry.class_head_trained:
+        raise WeightsError(
+            f"weights {colorizer.entry.name!r} have an untrained color-suggestion (class) "
+            "head; expected weights trained with the ab-bin loss (e.g. an imported official "
+            "model)", field="class_head_trained",
+        )
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise InputError(f"found {k!r}, expected an integer >= 1", field="k")
+    for name, v in (("x", x), ("y", y)):
+        if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
+            raise InputError(f"found {v!r}, expected a fraction in [0, 1]", field=name)
+    lightness = to_lightness(gray_or_lightness)
+    h, w = lightness.shape
+    if hints is None:
+        hint_ab = np.zeros((h, w, 2), np.float32)
+        hint_mask = np.zeros((h, w), np.float32)
+    else:
+        hint_ab, hint_mask = (np.asarray(a, dtype=np.float32) for a in hints)
+        if hint_ab.shape != (h, w, 2) or hint_mask.shape != (h, w):
+            raise InputError(
+                f"hints have shapes {hint_ab.shape} and {hint_mask.shape}, expected "
+                f"{(h, w, 2)} and {(h, w)}", field="hints",
+            )
+    wh, ww = working_shape(h, w, colorizer.entry.working_size, colorizer.entry.size_multiple)
+    small_l = cv2.resize(lightness, (ww, wh), interpolation=cv2.INTER_AREA
+                         if wh <= h else cv2.INTER_LINEAR)
+    small_ab, small_mask = resize_hints(hint_ab, hint_mask, wh, ww)
+    probs = colorizer.class_probabilities(small_l[None], small_ab[None], small_mask[None])[0]
+    px = min(ww - 1, int(x * ww))
+    py = min(wh - 1, int(y * wh))
+    p = probs[:, py, px].astype(np.float64)
+    point_l = float(small_l[py, px])
+    centers = bin_centers()
+    order = np.argsort(-p, kind="stable")
+    if gamut_only:
+        order = order[in_gamut(point_l, centers[order])]
+    out = []
+    for idx in order[:k]:
+        a, b = (float(v) for v in centers[idx])
+        rgb = lab_to_rgb(np.array([[[point_l, a, b]]], np.float32))[0, 0]
+        out.append(PaletteColor((a, b), "#{:02x}{:02x}{:02x}".format(*rgb), float(p[idx])))
+    return out
