@@ -336,19 +336,22 @@ def _encode_still(frame: av.VideoFrame, codec: str) -> list:
 
 
 def png_header(width: int, height: int) -> bytes:
-    """A PNG signature and IHDR chunk that claim ``width x height`` (a decompression-bomb
-    header: no pixel data follows)."""
+    """A small PNG file that claims ``width x height`` pixels: a decompression-bomb stand-in.
+
+    It holds a valid signature and IHDR, one short IDAT chunk (a zlib stream of a few
+    zero rows, far too little for the claimed size) and IEND: a reader that checks the
+    header size refuses it; one that decodes first fails or allocates the full picture.
+    """
     import struct
     import zlib
 
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + ihdr
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + struct.pack(">I", len(ihdr))
-        + chunk
-        + struct.pack(">I", zlib.crc32(chunk) & 0xFFFFFFFF)
-    )
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit gray
+    idat = zlib.compress(b"\x00" * (min(width, 4096) + 1) * 4)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def make_truncated(src: str | Path, dst: str | Path, *, fraction: float = 0.5) -> Path:
