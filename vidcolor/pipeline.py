@@ -78,26 +78,6 @@ def working_shape(height: int, width: int, size: int) -> tuple[int, int]:
 # --------------------------------------------------------------------------- compose (pure)
 
 
-# (Kr, Kb) of the Y'CbCr matrices, by FFmpeg's AVColorSpace number.
-_MATRICES = {1: (0.2126, 0.0722), 5: (0.299, 0.114), 6: (0.299, 0.114), 7: (0.212, 0.087),
-             9: (0.2627, 0.0593), 10: (0.2627, 0.0593), 4: (0.30, 0.11)}
-
-
-def matrix_coefficients(colorspace: int, height: int) -> tuple[float, float]:
-    """``(Kr, Kb)`` of a frame's Y'CbCr matrix.
-
-    Args:
-        colorspace: FFmpeg's ``AVColorSpace`` number of the frame (2 = unspecified).
-        height: frame height; unspecified matrices follow FFmpeg's guess (BT.709 from 720 up).
-
-    Returns:
-        ``(Kr, Kb)`` floats.
-    """
-    if colorspace in _MATRICES:
-        return _MATRICES[colorspace]
-    return _MATRICES[1] if height >= 720 else _MATRICES[5]
-
-
 def upsample_ab(
     ab: np.ndarray, guide: np.ndarray, *, radius: int | None = None, eps: float = 1e-3,
     backend: str = "opencv",
@@ -184,88 +164,33 @@ def colorize_gray(gray: np.ndarray, ab: np.ndarray, *, backend: str = "opencv") 
     return merge_lightness_ab(gray_to_lightness(gray), ab_full)
 
 
-_PLANAR_YUV = {
-    # name: (log2 chroma width divisor, log2 chroma height divisor, bits, full range)
-    "yuv420p": (1, 1, 8, False), "yuvj420p": (1, 1, 8, True),
-    "yuv422p": (1, 0, 8, False), "yuvj422p": (1, 0, 8, True),
-    "yuv444p": (0, 0, 8, False), "yuvj444p": (0, 0, 8, True),
-    "yuv420p10le": (1, 1, 10, False), "yuv422p10le": (1, 0, 10, False),
-    "yuv444p10le": (0, 0, 10, False), "yuv420p12le": (1, 1, 12, False),
-}
+def compose_chroma(
+    gray: np.ndarray, ab: np.ndarray, chroma_size: tuple[int, int], *, kr: float, kb: float,
+    full_range: bool, backend: str = "opencv",
+) -> tuple[np.ndarray, np.ndarray]:
+    """The U and V planes of one output frame (its Y plane is the input's, untouched).
 
-
-def _plane_array(plane: Any, bits: int) -> np.ndarray:
-    dtype = np.uint8 if bits <= 8 else np.uint16
-    arr = np.frombuffer(memoryview(plane), dtype)
-    return arr.reshape(plane.height, plane.line_size // arr.itemsize)[:, : plane.width]
-
-
-def _fill_plane(plane: Any, values: np.ndarray) -> None:
-    per_line = plane.line_size // values.dtype.itemsize
-    if values.shape[1] == per_line and values.flags.c_contiguous:
-        plane.update(values.tobytes())
-        return
-    buf = np.zeros((plane.height, per_line), values.dtype)
-    buf[:, : values.shape[1]] = values
-    plane.update(buf.tobytes())
-
-
-def frame_luma(frame: Any) -> np.ndarray:
-    """The full-range 8-bit luma of a decoded ``av.VideoFrame``.
+    The frame's luma is brought to the chroma plane size, the working-resolution chroma is
+    upsampled to that size guided by it (:func:`upsample_ab`), and U/V are computed from
+    (L of the input luma, ab) with the output's matrix and range.
 
     Args:
-        frame: an ``av.VideoFrame`` in any format.
-
-    Returns:
-        ``(H, W)`` uint8, 0..255.
-    """
-    spec = _PLANAR_YUV.get(frame.format.name)
-    if spec is None:
-        return frame.to_ndarray(format="gray")
-    _, _, bits, full = spec
-    full = full or frame.color_range == 2
-    y = _plane_array(frame.planes[0], bits).astype(np.float32) * (1.0 / (1 << (bits - 8)))
-    if not full:
-        y = (y - 16.0) * (255.0 / 219.0)
-    return np.clip(np.rint(y), 0, 255).astype(np.uint8)
-
-
-def compose_frame(frame: Any, ab: np.ndarray, *, backend: str = "opencv") -> Any:
-    """A colored copy of a decoded frame: same Y plane, new chroma.
-
-    Args:
-        frame: the input ``av.VideoFrame``. Planar Y'CbCr frames (8 to 12 bit, 4:2:0, 4:2:2,
-            4:4:4) keep their format and Y plane bit for bit; any other format is converted
-            to ``yuv420p`` first, and that Y plane is kept.
-        ab: ``(h, w, 2)`` float32 working-resolution chroma of this frame.
+        gray: ``(H, W)`` uint8 full-range luma of the full-resolution frame.
+        ab: ``(h, w, 2)`` float32 working-resolution chroma of the frame.
+        chroma_size: ``(width, height)`` of the output's chroma planes.
+        kr: red weight of the output's Y'CbCr matrix.
+        kb: blue weight of the output's Y'CbCr matrix.
+        full_range: full-range chroma codes instead of limited range.
         backend: guided-filter backend (see :func:`upsample_ab`).
 
     Returns:
-        A new ``av.VideoFrame`` with the input's pts, time base, range and matrix.
+        ``(u, v)``, each ``(height, width)`` uint8.
     """
-    import av
-
-    if frame.format.name not in _PLANAR_YUV:
-        frame = frame.reformat(format="yuv420p")
-    sx, sy, bits, full = _PLANAR_YUV[frame.format.name]
-    full = full or frame.color_range == 2
-    width, height = frame.width, frame.height
-    cw, ch = -(-width // (1 << sx)), -(-height // (1 << sy))
-    gray = frame_luma(frame)
-    gray_c = gray if (cw, ch) == (width, height) else cv2.resize(
-        gray, (cw, ch), interpolation=cv2.INTER_AREA)
+    cw, ch = chroma_size
+    gray_c = gray if gray.shape == (ch, cw) else cv2.resize(gray, (cw, ch),
+                                                             interpolation=cv2.INTER_AREA)
     ab_c = upsample_ab(ab, gray_c, backend=backend)
-    kr, kb = matrix_coefficients(int(frame.colorspace), height)
-    u, v = chroma_from_lab(gray_c, ab_c, kr=kr, kb=kb, full_range=full, bits=bits)
-    out = av.VideoFrame(width, height, frame.format.name)
-    _fill_plane(out.planes[0], _plane_array(frame.planes[0], bits))
-    _fill_plane(out.planes[1], u)
-    _fill_plane(out.planes[2], v)
-    out.pts = frame.pts
-    out.time_base = frame.time_base
-    out.color_range = frame.color_range
-    out.colorspace = frame.colorspace
-    return out
+    return chroma_from_lab(gray_c, ab_c, kr=kr, kb=kb, full_range=full_range)
 
 
 # --------------------------------------------------------------------------- run report
@@ -626,13 +551,17 @@ class ShotHints:
 
     Attributes:
         frames: ``{frame index: FrameHints}`` of the hint frames inside the shot.
-        borrowed_from: the shot the hints were borrowed from, if any.
-        borrowed: per-frame hints transferred from another shot (``{index: FrameHints}``).
+        borrowed: ``{frame index: FrameHints}`` of hints moved in from another shot or
+            from a reference image (tracked through the shot like hint frames).
+        palette: global colors (``hints.match.Palette``) to pull the prediction towards,
+            for a shot that only matched another shot's look, or None.
+        record: the ``hints.match.BorrowRecord`` of the borrowing decision, or None.
     """
 
     frames: dict[int, Any] = field(default_factory=dict)
-    borrowed_from: int | None = None
     borrowed: dict[int, Any] = field(default_factory=dict)
+    palette: Any = None
+    record: Any = None
 
 
 def hint_frames_of(hints: Any) -> dict[int, Any]:
@@ -731,50 +660,60 @@ def compute_shot_flows(luma: RecordFile, shot: Shot, folder: Path,
 
 
 def plan_shot_hints(shots: Sequence[Shot], hint_frames: dict[int, Any],
-                    luma: Any) -> dict[int, ShotHints]:
+                    luma: Callable[[int], np.ndarray]) -> dict[int, ShotHints]:
     """Give every shot its hints: its own hint frames, or hints borrowed from a similar shot.
+
+    Uses ``hints.match``: each shot is described by one frame (its first hint frame, else
+    its middle frame); a shot without hints borrows points (SIFT + RANSAC) or a palette
+    from the most similar hinted shot. A hint frame's ``reference`` image adds points where
+    its features match the frame, else its palette when the shot has no point hints.
+    Deterministic, so a resumed run plans the same way.
 
     Args:
         shots: the clip's shots.
         hint_frames: ``{frame index: FrameHints}``.
-        luma: working-resolution luma records (``luma.read(i)``), for shot matching.
+        luma: ``luma(i)`` -> working-resolution luma of frame ``i``.
 
     Returns:
         ``{shot index: ShotHints}``.
     """
-    plan = {s.index: ShotHints(frames={i: fh for i, fh in hint_frames.items()
-                                       if s.start <= i < s.stop}) for s in shots}
-    hinted = [s for s in shots if plan[s.index].frames]
-    unhinted = [s for s in shots if not plan[s.index].frames]
-    if hinted and unhinted:
-        borrow_hints(plan, hinted, unhinted, luma)
-    return plan
-
-
-def borrow_hints(plan: dict[int, ShotHints], hinted: Sequence[Shot], unhinted: Sequence[Shot],
-                 luma: Any) -> None:
-    """Cross-shot borrowing (``hints.match``): fill ``plan`` for unhinted shots in place."""
     from vidcolor.hints import match
 
-    descriptors = {s.index: match.shot_descriptor([luma.read(i) for i in _sample(s)])
-                   for s in (*hinted, *unhinted)}
-    for shot in unhinted:
-        best = match.best_match(descriptors[shot.index],
-                                {s.index: descriptors[s.index] for s in hinted})
-        if best is None:
+    plan: dict[int, ShotHints] = {}
+    hinted: list[Any] = []
+    for s in shots:
+        own = {i: fh for i, fh in sorted(hint_frames.items()) if s.start <= i < s.stop}
+        plan[s.index] = ShotHints(frames=own)
+        for i, fh in own.items():
+            if getattr(fh, "reference_rgb", None) is None:
+                continue
+            target = match.describe_frame(luma(i), frame=i)
+            guided = match.reference_guidance(s.index, target, fh.reference_rgb,
+                                              source_shot=s.index)
+            if guided.hints is not None:
+                plan[s.index].borrowed[i] = guided.hints
+            elif not any(f.points or f.scribble is not None for f in own.values()):
+                plan[s.index].palette = guided.palette
+            plan[s.index].record = guided.record
+        if own:
+            first = next(iter(own))
+            hinted.append(match.HintedShot(s.index, match.describe_frame(luma(first),
+                                                                         frame=first),
+                                           own[first]))
+    if not hinted:
+        return plan
+    for s in shots:
+        if plan[s.index].frames:
             continue
-        source = next(s for s in hinted if s.index == best)
-        frame, fh = next(iter(sorted(plan[source.index].frames.items())))
-        target = _sample(shot)[len(_sample(shot)) // 2]
-        moved = match.transfer_hints(fh, luma.read(frame), luma.read(target), target)
-        if moved is not None:
-            plan[shot.index].borrowed = {target: moved}
-            plan[shot.index].borrowed_from = source.index
-
-
-def _sample(shot: Shot, count: int = 3) -> list[int]:
-    n = len(shot)
-    return sorted({shot.start + (n - 1) * k // max(1, count - 1) for k in range(count)})
+        middle = s.start + (len(s) - 1) // 2
+        borrowed = match.borrow_hints(s.index, match.describe_frame(luma(middle), frame=middle),
+                                      hinted)
+        plan[s.index].record = borrowed.record
+        if borrowed.hints is not None:
+            plan[s.index].borrowed[middle] = borrowed.hints
+        plan[s.index].palette = borrowed.palette
+        log.info("%s", borrowed.record.describe())
+    return plan
 
 
 class _Records(Sequence):
@@ -947,6 +886,8 @@ def colorize_shot(
         cancel: checked between batches.
         progress: called with the number of frames of the shot finished so far.
     """
+    from vidcolor.hints.match import apply_palette
+
     h, w = luma(shot.start).shape
     tracked = track_shot_hints(shot, flows, hints, (h, w))
     smoother = TemporalSmoother(options.temporal) if options.temporal.enabled else None
@@ -962,8 +903,11 @@ def colorize_shot(
         for j, i in enumerate(indices):
             if i in tracked:
                 hint_ab[j], hint_mask[j] = rasterize(tracked[i], (h, w))
-        ab = model.predict(gray_to_lightness(grays), hint_ab, hint_mask,
-                           max(1, options.model.batch_size))
+        lightness = gray_to_lightness(grays)
+        ab = model.predict(lightness, hint_ab, hint_mask, max(1, options.model.batch_size))
+        if hints.palette is not None:
+            ab = np.stack([apply_palette(lightness[j], ab[j], hints.palette)
+                           for j in range(len(ab))])
         if smoother is not None:
             pairs = [flows(i - shot.start - 1) if i > shot.start else (zero_flow, zero_flow)
                      for i in indices]
@@ -984,6 +928,108 @@ def colorize_shot(
                            f"expected {len(shot)}")
     if progress is not None:
         progress(len(shot))
+
+
+# --------------------------------------------------------------------------- in memory
+
+
+def _to_working(gray: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    from vidcolor.io.decode import resize_gray
+
+    return resize_gray(gray, (shape[1], shape[0]))
+
+
+def colorize_image_gray(gray: np.ndarray, hints: Any, model: ChromaModel,
+                        working_size: int) -> np.ndarray:
+    """Colorize one gray image with optional hints.
+
+    Args:
+        gray: ``(H, W)`` uint8 full-range gray.
+        hints: a ``FrameHints`` (its coordinates are fractions of the image) or None.
+        model: the loaded network.
+        working_size: shorter side the network sees.
+
+    Returns:
+        ``(H, W, 3)`` uint8 sRGB whose lightness is ``gray``'s.
+    """
+    shape = working_shape(gray.shape[0], gray.shape[1], working_size)
+    small = _to_working(gray, shape)
+    hint_ab = np.zeros((1, *shape, 2), np.float32)
+    hint_mask = np.zeros((1, *shape), np.float32)
+    if hints is not None:
+        hint_ab[0], hint_mask[0] = rasterize(hints, shape)
+    ab = model.predict(gray_to_lightness(small)[None], hint_ab, hint_mask, 1)[0]
+    return colorize_gray(gray, ab, backend=model.backend)
+
+
+def _flows_in_memory(grays: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    from vidcolor.temporal.flow import FlowEstimator
+
+    estimator = FlowEstimator()
+    return [estimator.pair(a, b) for a, b in zip(grays[:-1], grays[1:], strict=True)]
+
+
+def colorize_gray_stream(grays: Iterable[np.ndarray], hint_frames: dict[int, Any],
+                         model: ChromaModel, options: RunOptions,
+                         cancel: CancelToken | None = None) -> Iterator[np.ndarray]:
+    """Colorize a stream of gray frames shot by shot, yielding sRGB frames in order.
+
+    Frames are buffered until a cut (``temporal.shots.CutDetector``) or the end, then the
+    shot goes through the same per-shot step as a video run (:func:`colorize_shot`), in
+    memory. Memory holds one shot. Hints of frames inside a shot are tracked through it;
+    cross-shot borrowing needs the whole clip and is left to :func:`run_video`.
+
+    Args:
+        grays: ``(H, W)`` uint8 full-range frames, all the same size.
+        hint_frames: ``{frame index: FrameHints}``.
+        model: the loaded network.
+        options: run options (model and temporal parts are used).
+        cancel: checked between shots.
+
+    Yields:
+        ``(H, W, 3)`` uint8 sRGB frames.
+    """
+    from vidcolor.temporal.shots import CutDetector
+
+    detector = CutDetector()
+    shot_frames: list[np.ndarray] = []
+    shot_small: list[np.ndarray] = []
+    start = 0
+    shape: tuple[int, int] | None = None
+    full_shape: tuple[int, ...] | None = None
+    shot_index = 0
+
+    def finish() -> Iterator[np.ndarray]:
+        nonlocal shot_index
+        if not shot_frames:
+            return
+        shot = Shot(shot_index, start, start + len(shot_frames))
+        flows = _flows_in_memory(shot_small)
+        hints = ShotHints(frames={i: fh for i, fh in hint_frames.items()
+                                  if shot.start <= i < shot.stop})
+        out: dict[int, np.ndarray] = {}
+        colorize_shot(shot, lambda i: shot_small[i - shot.start], flows.__getitem__, hints,
+                      model, options, out.__setitem__, cancel)
+        for i, gray in enumerate(shot_frames):
+            yield colorize_gray(gray, out.pop(shot.start + i), backend=model.backend)
+        shot_index += 1
+
+    for index, gray in enumerate(grays):
+        if cancel is not None:
+            cancel.check()
+        if full_shape is None:
+            full_shape = gray.shape
+            shape = working_shape(gray.shape[0], gray.shape[1], options.model.working_size)
+        elif gray.shape != full_shape:
+            raise InputError(f"frame {index} is {gray.shape}; expected {full_shape} like "
+                             "frame 0", field="frames")
+        small = _to_working(gray, shape)
+        if detector.push(small) and shot_frames:
+            yield from finish()
+            shot_frames, shot_small, start = [], [], index
+        shot_frames.append(gray)
+        shot_small.append(small)
+    yield from finish()
 
 
 # --------------------------------------------------------------------------- the video run
@@ -1102,9 +1148,8 @@ class _Run:
         if state is not None:
             self.decode_errors = state["filled"]
             return state["frames"], shots_from_cuts(state["cuts"], state["frames"])
-        from vidcolor.temporal.shots import CutDetector
-
         from vidcolor.io.decode import DecodeReport, iter_luma
+        from vidcolor.temporal.shots import CutDetector
 
         h, w = shape
         detector = CutDetector()
@@ -1140,10 +1185,12 @@ class _Run:
         todo = [s for s in shots if not _done_marker(self.work, s).exists()]
         self.resumed_shots = len(shots) - len(todo)
         finished = sum(len(s) for s in shots if s not in todo)
-        plan = plan_shot_hints(shots, self.hint_frames, luma)
+        plan = plan_shot_hints(shots, self.hint_frames, luma.read)
         for shot, sh in plan.items():
-            if sh.borrowed_from is not None:
-                self.borrowed[shot] = sh.borrowed_from
+            record = sh.record
+            if record is not None and record.source_shot is not None \
+                    and record.source_shot != shot and record.method != "none":
+                self.borrowed[shot] = record.source_shot
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidcolor-flow")
         pending: dict[int, Future] = {}
 
@@ -1188,20 +1235,24 @@ class _Run:
 
     # ---- pass 3
     def encode(self, info: Any, shots: list[Shot], shape: tuple[int, int], frames: int) -> int:
-        from vidcolor.io.encode import VideoWriter
-
-        from vidcolor.io.decode import iter_video_frames
+        from vidcolor.io.decode import DecodeReport, iter_video_frames
+        from vidcolor.io.encode import MATRIX_COEFFS, VideoWriter
 
         stores = {s.index: _shot_ab_file(self.work, s, shape) for s in shots}
         starts = [s.start for s in shots]
-        backend = self.model.backend if self._model is not None else "opencv"
+        backend = self.model.backend
         written = 0
-        source = Producer(lambda: iter_video_frames(self.src), name="vidcolor-decode")
+        report = DecodeReport()
+        source = Producer(lambda: iter_video_frames(self.src, strict=self.options.strict,
+                                                    report=report), name="vidcolor-decode")
         try:
             with VideoWriter(self.dst, info, self.options.encode) as writer:
-                sink = Consumer(writer.write, name="vidcolor-encode")
+                kr, kb = MATRIX_COEFFS[writer.matrix]
+                chroma_size = (info.width, info.height) if writer.pix_fmt == "yuv444p" else (
+                    (info.width + 1) // 2, (info.height + 1) // 2)
+                sink = Consumer(lambda item: writer.write(*item), name="vidcolor-encode")
                 try:
-                    for frame_time, vframe in source:
+                    for frame_time, plane in source:
                         self.cancel.check()
                         index = frame_time.index
                         if index >= frames:
@@ -1209,11 +1260,13 @@ class _Run:
                                               f"first found {frames} frames", path=self.src)
                         shot = shots[int(np.searchsorted(starts, index, side="right")) - 1]
                         ab = stores[shot.index].read(index - shot.start).astype(np.float32)
-                        out = compose_frame(vframe, ab, backend=backend)
-                        sink.put((frame_time, out))
+                        gray = plane.gray
+                        u, v = compose_chroma(gray, ab, chroma_size, kr=kr, kb=kb,
+                                              full_range=writer.full_range, backend=backend)
+                        sink.put((frame_time, plane.y, u, v))
                         written += 1
                         if self.on_frame is not None:
-                            self._call_on_frame(frame_time, vframe, out)
+                            self._call_on_frame(frame_time, gray, ab, u, v, writer, backend)
                         self.progress.update("encode", written, frames)
                     sink.finish()
                 except BaseException:
@@ -1229,9 +1282,10 @@ class _Run:
         self.progress.update("encode", written, frames, force=True)
         return written
 
-    def _call_on_frame(self, frame_time: FrameTime, vframe: Any, out: Any) -> None:
-        gray = frame_luma(vframe)
-        color = out.to_ndarray(format="rgb24")
+    def _call_on_frame(self, frame_time: FrameTime, gray: np.ndarray, ab: np.ndarray,
+                       u: np.ndarray, v: np.ndarray, writer: Any, backend: str) -> None:
+        color = colorize_gray(gray, ab, backend=backend)
+        gray = gray.copy()
         gray.flags.writeable = False
         color.flags.writeable = False
         if self.on_frame(ColoredFrame(frame_time, gray, color)) is False:

@@ -1,0 +1,405 @@
+"""The ``vidcolor`` command line (click).
+
+``vidcolor film.mp4 --keyframe-hints hints/`` colorizes a video; other work is done by
+subcommands (``vidcolor shots film.mp4``, ``vidcolor image ...``). The first argument picks:
+a subcommand name runs that subcommand, anything else is the input of a video run
+(``vidcolor colorize film.mp4`` is the same run, for a file named like a subcommand).
+
+Exit codes: 0 ok, 2 bad input or usage, 1 internal error or unwritable output,
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM). Every vidcolor error is printed as one
+line on stderr, without a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports torch: OpenMP threads must not spin beside decode/encode threads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import json  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import click  # noqa: E402
+
+from vidcolor.errors import Cancelled, InputError, VidcolorError  # noqa: E402
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+DEFAULT_COMMAND = "colorize"
+
+
+class DefaultGroup(click.Group):
+    """A click group that runs ``colorize`` when the first argument is not a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Insert the default command unless the first argument names a subcommand."""
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names \
+                and args[0] != "--version":
+            args = [DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Show both forms."""
+        formatter.write_usage(ctx.command_path, "INPUT [OPTIONS]   (a video run)")
+        formatter.write_usage(ctx.command_path, "COMMAND [ARGS]...")
+
+
+def _setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("vidcolor: warning: %(message)s"))
+    logger = logging.getLogger("vidcolor")
+    if not logger.handlers:
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+
+
+def _fail(exc: VidcolorError, progress: Any = None) -> None:
+    code = exc.exit_code if isinstance(exc.exit_code, int) else EXIT_INTERNAL
+    if progress is not None:
+        progress.error(exc.one_line(), code)
+    click.echo(f"vidcolor: error: {exc.one_line()}", err=True)
+    sys.exit(code)
+
+
+def _guard(fn: Callable[[], Any]) -> Any:
+    """Run ``fn``, turning vidcolor errors into one line and an exit code."""
+    try:
+        return fn()
+    except VidcolorError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        click.echo("vidcolor: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="vidcolor")
+def cli() -> None:
+    """Colorize black-and-white film from a few color hints.
+
+    \b
+    vidcolor film.mp4 --keyframe-hints hints/ -o film_color.mp4
+    vidcolor shots film.mp4
+    vidcolor hints template film.mp4 -o hints/ --every-shot
+    """  # noqa: D301 - \b is click's "do not rewrap" marker
+    _setup_logging()
+
+
+# --------------------------------------------------------------------------- colorize
+
+
+class _Signals:
+    """Turn SIGINT/SIGTERM into a clean stop of the run (the output is not left behind)."""
+
+    def __init__(self, token: Any):
+        self.token = token
+        self._old: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.token.cancelled:
+            raise KeyboardInterrupt  # a second signal: stop now
+        name = "interrupted" if signum == signal.SIGINT else "terminated"
+        self.token.cancel(name, signum)
+
+    def __enter__(self) -> _Signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+@cli.command(DEFAULT_COMMAND)
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--keyframe-hints", "hints_dir", type=click.Path(path_type=Path),
+              help="Directory of hint files (<frame>.json, <frame>.png).")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Output video; default <stem>_color<suffix>. Extension picks the container.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=4, show_default=True)
+@click.option("--weights", default="default", show_default=True,
+              help="Registry name or .safetensors path.")
+@click.option("--codec", default=None, help="Video codec (PyAV name); default per container.")
+@click.option("--crf", type=click.IntRange(0, 63), default=16, show_default=True)
+@click.option("--temporal/--no-temporal", default=True, show_default=True,
+              help="Flow-guided flicker removal.")
+@click.option("--temporal-strength", type=click.FloatRange(0.0, 1.0), default=0.8,
+              show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its last shot.")
+@click.option("--strict", is_flag=True, help="Fail on a damaged frame instead of filling it.")
+@click.option("--progress", "progress_kind", type=click.Choice(["bar", "jsonl", "none"]),
+              default=None, help="Progress display; default bar on a terminal, else none.")
+@click.option("--report", "report_path", type=click.Path(path_type=Path),
+              help="Also write the run report as JSON to this file.")
+def colorize_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, device: str,
+                 batch_size: int, weights: str, codec: str | None, crf: int, temporal: bool,
+                 temporal_strength: float, overwrite: bool, resume: bool, strict: bool,
+                 progress_kind: str | None, report_path: Path | None) -> None:
+    """Colorize the video INPUT."""
+    from vidcolor.progress import make_progress
+
+    if progress_kind is None:
+        progress_kind = "bar" if sys.stderr.isatty() else "none"
+    progress = make_progress(progress_kind)
+    from vidcolor.pipeline import CancelToken, run_video
+
+    token = CancelToken()
+    try:
+        from vidcolor import api
+
+        options = api.build_options(weights=weights, device=device, batch_size=batch_size,
+                                    codec=codec, crf=crf, temporal=temporal,
+                                    temporal_strength=temporal_strength, overwrite=overwrite,
+                                    strict=strict, resume=resume)
+        dst = output if output is not None else api.default_output(input_path)
+        hints = api.load_video_hints(hints_dir) if hints_dir is not None else None
+        with _Signals(token):
+            try:
+                report = run_video(input_path, dst, hints, options, progress=progress,
+                                   cancel=token)
+            except KeyboardInterrupt:
+                token.cancel("interrupted", token.signum or signal.SIGINT)
+                raise Cancelled("interrupted") from None
+    except Cancelled as exc:
+        code = EXIT_TERMINATED if token.signum == signal.SIGTERM else EXIT_INTERRUPTED
+        progress.error(exc.one_line(), code)
+        hint = " (rerun with --resume to continue)" if token.signum else ""
+        click.echo(f"vidcolor: {exc.one_line()}; no output written{hint}", err=True)
+        sys.exit(code)
+    except VidcolorError as exc:
+        _fail(exc, progress)
+    if report.decode_errors_filled:
+        click.echo(f"vidcolor: warning: {report.decode_errors_filled} damaged frame(s) filled "
+                   "from a neighbour", err=True)
+    if report.borrowed:
+        pairs = ", ".join(f"shot {k} <- shot {v}" for k, v in sorted(report.borrowed.items()))
+        click.echo(f"vidcolor: hints borrowed: {pairs}", err=True)
+    if report_path is not None:
+        report_path.write_text(json.dumps(report.to_dict(), indent=1))
+    if progress_kind == "none":
+        click.echo(str(report.output))
+
+
+# --------------------------------------------------------------------------- image
+
+
+@cli.command("image")
+@click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Output image (PNG, JPEG ...).")
+@click.option("--hints", "hints_file", type=click.Path(path_type=Path),
+              help="A hint JSON file, or an RGBA PNG scribble layer.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
+@click.option("--weights", default="default", help="Registry name or .safetensors path.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def image_cmd(input_path: Path, output: Path, hints_file: Path | None, device: str,
+              weights: str, overwrite: bool) -> None:
+    """Colorize one image IN into OUT."""
+
+    def run() -> None:
+        import cv2
+
+        from vidcolor import api
+
+        if output.exists() and not overwrite:
+            raise InputError("the output file exists; expected a new path, or --overwrite",
+                             path=output)
+        if input_path.exists() and output.exists() and input_path.samefile(output):
+            raise InputError("the output is the input; expected a different path", path=output)
+        hints = api.load_image_hints(hints_file)
+        rgb = api.Colorizer(weights, device).colorize_image(input_path, hints)
+        ok = cv2.imwrite(str(output), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise InputError("cannot write this image type; expected .png, .jpg, .tif ...",
+                             path=output)
+        click.echo(str(output))
+
+    _guard(run)
+
+
+# --------------------------------------------------------------------------- probe, shots
+
+
+@cli.command("probe")
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def probe_cmd(input_path: Path, as_json: bool) -> None:
+    """Show what a video file holds."""
+
+    def run() -> None:
+        from vidcolor.io.probe import probe
+
+        info = probe(input_path)
+        data = {
+            "path": str(info.path), "container": info.container, "codec": info.codec,
+            "width": info.width, "height": info.height, "frames": info.frame_count,
+            "fps": float(info.average_rate) if info.average_rate else None,
+            "time_base": str(info.time_base), "duration": info.duration,
+            "rotation": info.rotation, "pix_fmt": info.pix_fmt, "bit_depth": info.bit_depth,
+            "full_range": info.full_range, "colorspace": info.colorspace_name,
+            "interlaced": info.interlaced,
+            "audio": [{"index": a.index, "codec": a.codec, "sample_rate": a.sample_rate,
+                       "channels": a.channels} for a in info.audio],
+            "metadata": info.metadata,
+        }
+        if as_json:
+            click.echo(json.dumps(data, indent=1))
+            return
+        for key, value in data.items():
+            click.echo(f"{key:<11} {value}")
+
+    _guard(run)
+
+
+def _timecode(seconds: float, fps: float | None) -> str:
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    frames = int(round((s - int(s)) * fps)) if fps else 0
+    return f"{int(h):02d}:{int(m):02d}:{int(s):02d}:{frames:02d}"
+
+
+@cli.command("shots")
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def shots_cmd(input_path: Path, as_json: bool) -> None:
+    """List the shots (hard cuts) of a video: first frame and timecode of each."""
+
+    def run() -> None:
+        from vidcolor.pipeline import find_shots
+
+        found = find_shots(input_path)
+        if as_json:
+            click.echo(json.dumps(found, indent=1))
+            return
+        for shot in found["shots"]:
+            click.echo(f"shot {shot['shot']:>3}  frames {shot['start']:>6}-{shot['stop'] - 1:<6}"
+                       f"  {shot['timecode']}  ({shot['seconds']:.3f} s)")
+
+    _guard(run)
+
+
+# --------------------------------------------------------------------------- hints template
+
+
+@cli.group("hints")
+def hints_group() -> None:
+    """Work with hint files."""
+
+
+@hints_group.command("template")
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Hints directory to create or fill.")
+@click.option("--every-shot", is_flag=True, help="One hint frame in the middle of every shot.")
+@click.option("--frames", "frame_list", default=None, help="Comma-separated frame indices.")
+def hints_template_cmd(input_path: Path, output: Path, every_shot: bool,
+                       frame_list: str | None) -> None:
+    """Export frames to paint on, with empty hint files, into a hints directory.
+
+    Writes <frame>.json (no points yet) and frames/<frame>.png (the picture, to paint a
+    transparent <frame>.png scribble layer over in any image editor).
+    """
+
+    def run() -> None:
+        from vidcolor.pipeline import export_hint_templates
+
+        if every_shot and frame_list:
+            raise InputError("give --every-shot or --frames, not both", field="--frames")
+        frames = None
+        if frame_list:
+            try:
+                frames = sorted({int(x) for x in frame_list.split(",") if x.strip()})
+            except ValueError:
+                raise InputError(f"found {frame_list!r}; expected comma-separated integers",
+                                 field="--frames") from None
+            if any(f < 0 for f in frames):
+                raise InputError(f"found {frame_list!r}; expected indices >= 0",
+                                 field="--frames")
+        written = export_hint_templates(input_path, output, frames=frames)
+        for path in written:
+            click.echo(str(path))
+
+    _guard(run)
+
+
+# --------------------------------------------------------------------------- weights
+
+
+@cli.group("weights")
+def weights_group() -> None:
+    """List, import or download network weights."""
+
+
+@weights_group.command("list")
+def weights_list_cmd() -> None:
+    """List the known weights and whether their file is present."""
+
+    def run() -> None:
+        from vidcolor.models import registry
+
+        for entry in registry.list_weights():
+            try:
+                path = registry.resolve_path(entry)
+                where = str(path) if path.exists() else "missing"
+            except VidcolorError:
+                where = "missing"
+            click.echo(f"{entry.name:<28} {where}")
+
+    _guard(run)
+
+
+@weights_group.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--name", default=None, help="Registry name to give it.")
+def weights_import_cmd(path: Path, name: str | None) -> None:
+    """Import a weights file (.safetensors, or the official siggraph17 .pth) by name."""
+
+    def run() -> None:
+        from vidcolor.models import weights
+
+        fn = getattr(weights, "import_weights", None)
+        if fn is None:
+            raise InputError("weights import is not available in this build", field="weights")
+        entry = fn(path, name=name) if name else fn(path)
+        click.echo(getattr(entry, "name", str(entry)))
+
+    _guard(run)
+
+
+@weights_group.command("download")
+@click.argument("name")
+def weights_download_cmd(name: str) -> None:
+    """Download named weights into the user cache (the only command that uses the network)."""
+
+    def run() -> None:
+        from vidcolor.models import weights
+
+        fn = getattr(weights, "download_weights", None)
+        if fn is None:
+            raise InputError("weights download is not available in this build",
+                             field="weights")
+        click.echo(str(fn(name)))
+
+    _guard(run)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: ``vidcolor``."""
+    try:
+        cli.main(args=argv, prog_name="vidcolor", standalone_mode=True)
+    except KeyboardInterrupt:  # pragma: no cover - click turns it into Abort
+        sys.exit(EXIT_INTERRUPTED)
+
+
+if __name__ == "__main__":
+    main()
