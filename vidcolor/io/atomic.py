@@ -180,7 +180,8 @@ def atomic_output(
         _remove(tmp)
         if no_space_error(exc) and not isinstance(exc, OutputError):
             raise OutputError(
-                "no space left on the device while writing (the partial file was removed)",
+                f"no space left while writing ({os.strerror(exc.errno)}); the partial file was "
+                "removed (expected free disk space for the output)",
                 path=dst,
             ) from exc
         raise

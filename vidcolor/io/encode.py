@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -329,7 +330,8 @@ class VideoWriter:
             return exc
         if no_space_error(exc):
             return OutputError(
-                "no space left on the device while writing (the partial file was removed)",
+                f"no space left while writing ({os.strerror(exc.errno)}); the partial file was "
+                "removed (expected free disk space for the output)",
                 path=self.dst,
             )
         if isinstance(exc, (OSError, av.FFmpegError)):
