@@ -6,7 +6,12 @@ import pytest
 import torch
 
 from vidcolor.errors import InputError
-from vidcolor.models.siggraph17 import SIGGRAPHGenerator, count_parameters
+from vidcolor.models.siggraph17 import (
+    SIGGRAPHGenerator,
+    ab_to_bin,
+    bin_to_ab,
+    count_parameters,
+)
 
 
 def _official_table() -> dict[str, tuple[int, ...]]:
@@ -115,7 +120,7 @@ def test_output_shape_range_and_logits(extra):
     mask = torch.zeros(2, 1, 48, 64)
     ex = torch.randn(2, extra, 48, 64) * 200 if extra else None
     with torch.no_grad():
-        out, logits = m.forward_features(L, ab, mask, ex, with_logits=True)
+        out, logits = m.forward_with_logits(L, ab, mask, ex)
     assert out.shape == (2, 2, 48, 64)
     assert out.abs().max() <= 110.0 + 1e-4
     assert out.abs().max() > 50.0
@@ -140,3 +145,12 @@ def test_bad_shapes_are_input_errors():
         m(torch.zeros(1, 1, 32, 32), torch.zeros(1, 3, 32, 32), torch.zeros(1, 1, 32, 32))
     with pytest.raises(InputError, match="residual"):
         SIGGRAPHGenerator(extra_inputs=1, residual=True)
+
+
+def test_ab_bins_round_trip_on_grid_centres():
+    idx = torch.arange(529)
+    centres = bin_to_ab(idx)  # (529, 2)
+    assert centres.min() == -110 and centres.max() == 110
+    back = ab_to_bin(centres.T.reshape(1, 2, 23, 23))
+    assert torch.equal(back.flatten(), idx)
+    assert ab_to_bin(torch.tensor([[[[4.9]], [[-5.1]]]])).item() == 11 * 23 + 10

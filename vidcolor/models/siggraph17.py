@@ -188,15 +188,12 @@ class SIGGRAPHGenerator(nn.Module):
         hint_ab: torch.Tensor,
         hint_mask: torch.Tensor,
         extra: torch.Tensor | None = None,
-        *,
-        with_logits: bool = False,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the network; see :meth:`forward` for the arguments.
 
         Returns:
-            ``(ab, logits)``: ab ``(B, 2, H, W)`` float in [-110, 110]; logits
-            ``(B, 529, H, W)`` (the class head on the model8 features, upsampled x4
-            bilinearly as the official code does) when ``with_logits``, else None.
+            ``(ab, features)``: ab ``(B, 2, H, W)`` float in [-110, 110]; features the
+            model8 output ``(B, 256w, H/4, W/4)``, the input of the class head.
         """
         self._check(lightness, hint_ab, hint_mask, extra)
         parts = [(lightness - L_CENT) / L_NORM, hint_ab / AB_NORM, hint_mask - self.mask_cent]
@@ -216,12 +213,7 @@ class SIGGRAPHGenerator(nn.Module):
         out = self.model_out(conv10_2)
         if self.residual:
             out = torch.clamp(out + extra[:, :2] / AB_NORM, -1.0, 1.0)
-        logits = None
-        if with_logits:
-            logits = F.interpolate(
-                self.model_class(conv8_3), scale_factor=4, mode="bilinear", align_corners=False
-            )
-        return out * AB_NORM, logits
+        return out * AB_NORM, conv8_3
 
     def forward(
         self,
@@ -244,6 +236,30 @@ class SIGGRAPHGenerator(nn.Module):
         """
         return self.forward_features(lightness, hint_ab, hint_mask, extra)[0]
 
+    def forward_with_logits(
+        self,
+        lightness: torch.Tensor,
+        hint_ab: torch.Tensor,
+        hint_mask: torch.Tensor,
+        extra: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Chroma and the 529-way ab-bin logits (palette suggestions) in one pass.
+
+        The arguments are those of :meth:`forward`.
+
+        Returns:
+            ``(ab (B, 2, H, W), logits (B, 529, H, W))``: the logits are the class head on
+            the model8 features, upsampled x4 bilinearly as the official code does.
+            Softmax over dim 1 gives a distribution over the 23x23 ab grid:
+            bin ``i * 23 + j`` is centred at ``a = 10 i - 110``, ``b = 10 j - 110``
+            (:func:`ab_to_bin`).
+        """
+        ab, features = self.forward_features(lightness, hint_ab, hint_mask, extra)
+        logits = F.interpolate(
+            self.model_class(features), scale_factor=4, mode="bilinear", align_corners=False
+        )
+        return ab, logits
+
     def class_logits(
         self,
         lightness: torch.Tensor,
@@ -251,12 +267,33 @@ class SIGGRAPHGenerator(nn.Module):
         hint_mask: torch.Tensor,
         extra: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The 529-way ab-bin logits (palette suggestions), ``(B, 529, H, W)``.
+        """The 529-way ab-bin logits ``(B, 529, H, W)``; see :meth:`forward_with_logits`."""
+        return self.forward_with_logits(lightness, hint_ab, hint_mask, extra)[1]
 
-        The arguments are those of :meth:`forward`. Softmax over dim 1 gives the
-        distribution over the official 23x23 ab grid (10-unit bins, gamut-restricted).
-        """
-        return self.forward_features(lightness, hint_ab, hint_mask, extra, with_logits=True)[1]
+
+AB_BINS_PER_AXIS = 23
+AB_BIN_STEP = 10.0
+
+
+def ab_to_bin(ab: torch.Tensor) -> torch.Tensor:
+    """The class-head bin of each ab value (the official 23x23 grid, 10 units apart).
+
+    Args:
+        ab: ``(B, 2, H, W)`` float chroma in Lab units; clipped to [-110, 110].
+
+    Returns:
+        ``(B, H, W)`` int64 bin index in [0, 528]: ``round((a + 110) / 10) * 23 +
+        round((b + 110) / 10)``.
+    """
+    q = torch.round((ab.clamp(-AB_NORM, AB_NORM) + AB_NORM) / AB_BIN_STEP).long()
+    return q[:, 0] * AB_BINS_PER_AXIS + q[:, 1]
+
+
+def bin_to_ab(index: torch.Tensor) -> torch.Tensor:
+    """The ab centre of class-head bins: ``(...,)`` int -> ``(..., 2)`` float."""
+    a = (index // AB_BINS_PER_AXIS).float() * AB_BIN_STEP - AB_NORM
+    b = (index % AB_BINS_PER_AXIS).float() * AB_BIN_STEP - AB_NORM
+    return torch.stack([a, b], dim=-1)
 
 
 def count_parameters(model: nn.Module) -> int:
