@@ -26,6 +26,7 @@ from vidcolor.io import (
     BoundedSink,
     DecodeReport,
     VideoWriter,
+    atomic_output,
     iter_luma,
     iter_video_frames,
     probe,
@@ -442,6 +443,28 @@ def test_existing_output_needs_overwrite(clip, tmp_path):
     assert dst.read_bytes() == b"keep me"
     colorize_copy(clip, dst, EncodeOptions(overwrite=True))
     assert media.read_video_info(dst)["frames"] == 12
+
+
+def test_atomic_output_removes_temp_on_error_and_renames_on_success(tmp_path):
+    dst = tmp_path / "o.bin"
+    with pytest.raises(OSError, match="fake"), atomic_output(dst) as tmp:
+        tmp.write_bytes(b"half")
+        assert tmp.parent == tmp_path and tmp.suffix == ".bin"
+        raise OSError("fake failure")
+    assert not dst.exists() and leftovers(tmp_path) == []
+    with atomic_output(dst) as tmp:
+        tmp.write_bytes(b"whole")
+        assert not dst.exists()
+    assert dst.read_bytes() == b"whole" and leftovers(tmp_path) == []
+
+
+def test_atomic_output_turns_no_space_into_output_error(tmp_path):
+    import errno
+
+    dst = tmp_path / "o.bin"
+    with pytest.raises(OutputError, match="no space"), atomic_output(dst):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert not dst.exists() and leftovers(tmp_path) == []
 
 
 def test_unsupported_output_extension(clip, tmp_path):
