@@ -46,8 +46,8 @@ def test_patch_size_is_fraction_of_shorter_side():
     assert side == 8
     rows, cols = np.nonzero(mask)
     assert rows.max() - rows.min() + 1 == side and cols.max() - cols.min() + 1 == side
-    # centred on the point's pixel: [c - 3, c + 4] for an 8-pixel patch
-    assert (rows.min(), cols.min()) == (40 - 3, 100 - 3)
+    # symmetric about the centre (40.0, 100.0): [c - 4, c + 4) for an 8-pixel patch
+    assert (rows.min(), cols.min()) == (40 - 4, 100 - 4)
     assert np.all(ab[mask > 0] == (10, 20))
     # odd side: exactly centred
     _, mask = rasterize_hints([HintPoint(0.5, 0.5, (1, 1), size=0.0625)], height, width)
@@ -57,8 +57,8 @@ def test_patch_size_is_fraction_of_shorter_side():
 
 def test_patch_is_clipped_at_the_border():
     _, mask = rasterize_hints([HintPoint(0, 0, (1, 1), size=0.5)], 20, 20)
-    # side 10 centred on pixel (0, 0) spans [-4, 5]: the in-frame part is 6 x 6
-    assert mask.sum() == 36 and mask[:6, :6].all()
+    # side 10 centred at (0, 0) spans [-5, 5): the in-frame part is 5 x 5
+    assert mask.sum() == 25 and mask[:5, :5].all()
 
 
 def test_weights_average_and_become_the_mask():

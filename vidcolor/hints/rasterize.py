@@ -49,18 +49,20 @@ def patch_side(size: float | None, height: int, width: int) -> int:
 def patch_bounds(point: HintPoint, height: int, width: int) -> tuple[int, int, int, int]:
     """The pixel rectangle a point hint covers, clipped to the frame.
 
-    The patch of side ``s`` is centred on :func:`point_pixel`: it spans
-    ``[c - (s - 1) // 2, c + s // 2]`` on each axis.
+    The centre ``(u, v) = (x * W, y * H)`` is in continuous pixel coordinates (pixel ``i``
+    spans ``[i, i + 1)``), clamped into the frame. A patch of side ``s`` starts at
+    ``floor(u - s / 2 + 0.5)``: a one-pixel patch is the pixel the centre falls in
+    (:func:`point_pixel`), and an even patch is symmetric about the centre.
 
     Returns:
         ``(top, bottom, left, right)`` as half-open slice bounds.
     """
-    row, col = point_pixel(point.x, point.y, height, width)
+    u = min(max(point.x * width, 0.0), width * (1 - 1e-9))
+    v = min(max(point.y * height, 0.0), height * (1 - 1e-9))
     side = patch_side(point.size, height, width)
-    lo = (side - 1) // 2
-    top, left = max(row - lo, 0), max(col - lo, 0)
-    bottom, right = min(row - lo + side, height), min(col - lo + side, width)
-    return top, bottom, left, right
+    left = int(np.floor(u - side / 2 + 0.5))
+    top = int(np.floor(v - side / 2 + 0.5))
+    return max(top, 0), min(top + side, height), max(left, 0), min(left + side, width)
 
 
 def scribble_to_ab(scribble: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,196 @@
+"""Hint tracking within a shot on synthetic flows."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from vidcolor.errors import HintError
+from vidcolor.hints.format import FrameHints, HintPoint
+from vidcolor.hints.rasterize import rasterize_hints
+from vidcolor.hints.track import ShotFlows, track_hints
+
+H, W = 40, 64
+
+
+def constant(dx: float, dy: float, n: int, *, masks: bool = False) -> ShotFlows:
+    f = np.zeros((H, W, 2), np.float32)
+    f[..., 0], f[..., 1] = dx, dy
+    ok = [np.ones((H, W), bool)] * (n - 1) if masks else None
+    return ShotFlows([f] * (n - 1), [-f] * (n - 1), ok, ok)
+
+
+def pixel(p: HintPoint) -> tuple[int, int]:
+    return int(p.y * H), int(p.x * W)
+
+
+HINT = FrameHints(3, points=(HintPoint(0.5, 0.5, (10.0, 20.0)),
+                             HintPoint(0.25, 0.75, (-5.0, 5.0), size=0.1)))
+
+
+@pytest.mark.parametrize("masks", [False, True])
+def test_zero_flow_leaves_hints_unchanged(masks):
+    out = track_hints(0, 8, {3: HINT}, constant(0, 0, 8, masks=masks), H, W)
+    assert [f.frame for f in out] == list(range(8))
+    reference = rasterize_hints(HINT, H, W)
+    for frame in out:
+        assert len(frame.points) == 2
+        assert all(p.weight == 1.0 for p in frame.points)
+        ab, mask = rasterize_hints(frame, H, W)
+        np.testing.assert_array_equal(mask, reference[1])
+        np.testing.assert_array_equal(ab, reference[0])
+
+
+@pytest.mark.parametrize("masks", [False, True])
+def test_translation_moves_hints_exactly(masks):
+    out = track_hints(0, 8, {3: HINT}, constant(2, -1, 8, masks=masks), H, W)
+    for frame in out:
+        k = frame.frame - 3
+        first = [p for p in frame.points if p.ab == (10.0, 20.0)]
+        assert len(first) == 1
+        assert first[0].x * W == pytest.approx(0.5 * W + 2 * k, abs=1e-3)
+        assert first[0].y * H == pytest.approx(0.5 * H - 1 * k, abs=1e-3)
+        assert pixel(first[0]) == (20 - k, 32 + 2 * k)
+        assert first[0].size is None
+
+
+def test_leaving_the_frame_drops_the_hint():
+    hint = FrameHints(0, points=(HintPoint(0.9, 0.5, (1.0, 1.0)), HintPoint(0.1, 0.5, (2.0, 2.0))))
+    out = track_hints(0, 10, {0: hint}, constant(3, 0, 10), H, W)
+    # x = 57.6 px moves 3 px per frame: still inside at frame 2 (63.6), gone at frame 3
+    right = [[p for p in f.points if p.ab == (1.0, 1.0)] for f in out]
+    assert [len(r) for r in right] == [1, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+    left = [[p for p in f.points if p.ab == (2.0, 2.0)] for f in out]
+    assert all(len(r) == 1 for r in left)
+
+
+def test_inconsistent_region_drops_the_hint_via_mask():
+    n = 6
+    f = np.zeros((H, W, 2), np.float32)
+    ok = np.ones((H, W), bool)
+    ok[15:25, 28:36] = False  # occluded around the centre, on frames 0 -> 1 only
+    flows = ShotFlows([f] * (n - 1), [f] * (n - 1), [ok] + [np.ones((H, W), bool)] * (n - 2),
+                      [np.ones((H, W), bool)] * (n - 1))
+    hint = FrameHints(0, points=(HintPoint(0.5, 0.5, (1.0, 1.0)), HintPoint(0.1, 0.1, (2.0, 2.0))))
+    out = track_hints(0, n, {0: hint}, flows, H, W)
+    assert [len(f.points) for f in out] == [2, 1, 1, 1, 1, 1]
+    assert all(f.points[-1].ab == (2.0, 2.0) for f in out)
+
+
+def test_inconsistent_flow_drops_the_hint_without_mask():
+    # Forward says +4 px in x, backward does not come back there: an occlusion.
+    n = 4
+    fwd = np.zeros((H, W, 2), np.float32)
+    bwd = np.zeros((H, W, 2), np.float32)
+    fwd[18:23, 30:35, 0] = 4.0  # the patch under the point moves, but nothing returns
+    hint = FrameHints(0, points=(HintPoint(0.5, 0.5, (1.0, 1.0)), HintPoint(0.1, 0.1, (2.0, 2.0))))
+    out = track_hints(0, n, {0: hint}, ShotFlows([fwd] * 3, [bwd] * 3), H, W)
+    assert [len(f.points) for f in out] == [2, 1, 1, 1]
+    # the same field, made consistent, keeps it (and moves it)
+    bwd_ok = np.zeros((H, W, 2), np.float32)
+    bwd_ok[18:23, 34:39, 0] = -4.0
+    fwd_once = [fwd, np.zeros_like(fwd), np.zeros_like(fwd)]
+    bwd_once = [bwd_ok, np.zeros_like(fwd), np.zeros_like(fwd)]
+    out = track_hints(0, n, {0: hint}, ShotFlows(fwd_once, bwd_once), H, W)
+    assert [len(f.points) for f in out] == [2, 2, 2, 2]
+    assert out[1].points[0].x * W == pytest.approx(32 + 4)
+
+
+def test_backwards_tracking_uses_backward_flow():
+    out = track_hints(0, 5, {4: HINT}, constant(1, 1, 5), H, W)
+    p = [q for q in out[0].points if q.ab == (10.0, 20.0)][0]
+    assert (p.x * W, p.y * H) == pytest.approx((32 - 4, 20 - 4), abs=1e-3)
+
+
+def test_between_two_hint_frames_weights_follow_temporal_distance():
+    a = FrameHints(0, points=(HintPoint(0.5, 0.5, (30.0, 0.0)), HintPoint(0.1, 0.1, (5.0, 5.0))))
+    b = FrameHints(10, points=(HintPoint(0.5, 0.5, (-30.0, 0.0)),))
+    out = track_hints(0, 11, {0: a, 10: b}, constant(0, 0, 11), H, W)
+    for t, frame in enumerate(out):
+        centre = [p for p in frame.points if p.x == pytest.approx(0.5)]
+        ab, mask = rasterize_hints(frame, H, W)
+        if t in (0, 10):
+            assert len(centre) == 1 and centre[0].weight == 1.0
+            assert ab[20, 32, 0] == (30.0 if t == 0 else -30.0)
+            continue
+        by_ab = {p.ab[0]: p.weight for p in centre}
+        assert by_ab[30.0] == pytest.approx((10 - t) / 10)
+        assert by_ab[-30.0] == pytest.approx(t / 10)
+        # blended chroma moves linearly from frame 0's hint to frame 10's
+        assert ab[20, 32, 0] == pytest.approx(30.0 - 6.0 * t, abs=1e-4)
+        # the uncontested corner hint of frame 0 keeps full weight
+        corner = [p for p in frame.points if p.ab == (5.0, 5.0)]
+        assert len(corner) == 1 and corner[0].weight == 1.0
+
+
+def test_new_hint_frame_overrides_stale_hints_near_it():
+    a = FrameHints(0, points=(HintPoint(0.5, 0.5, (30.0, 0.0)), HintPoint(0.1, 0.1, (5.0, 5.0))))
+    b = FrameHints(5, points=(HintPoint(0.51, 0.5, (-30.0, 0.0)),))
+    out = track_hints(0, 12, {0: a, 5: b}, constant(0, 0, 12), H, W)
+    for t in range(5, 12):
+        colors = sorted(p.ab[0] for p in out[t].points)
+        assert colors == [-30.0, 5.0]  # frame 0's centre hint is gone for good after frame 5
+    for t in range(0, 5):
+        assert 5.0 in [p.ab[0] for p in out[t].points]
+
+
+def test_scribble_is_carried_as_points():
+    layer = np.zeros((H, W, 4), np.uint8)
+    layer[8:16, 8:24] = (255, 0, 0, 255)
+    hint = FrameHints(2, scribble=layer)
+    out = track_hints(0, 6, {2: hint}, constant(4, 0, 6), H, W)
+    assert out[2].scribble is layer and out[2].points == ()
+    for t in (0, 1, 3, 4, 5):
+        assert out[t].scribble is None
+        _, mask = rasterize_hints(out[t], H, W)
+        expected = np.zeros((H, W), bool)
+        left = 8 + 4 * (t - 2)
+        expected[8:16, max(left, 0):left + 16] = True
+        assert np.array_equal(mask > 0, expected), t
+
+
+def test_no_hints_gives_empty_frames():
+    out = track_hints(10, 14, {}, constant(0, 0, 4), H, W)
+    assert [f.frame for f in out] == [10, 11, 12, 13]
+    assert all(f.points == () for f in out)
+
+
+def test_bad_flows_raise():
+    with pytest.raises(HintError, match="expected 4"):
+        track_hints(0, 5, {0: HINT}, constant(0, 0, 4), H, W)
+    with pytest.raises(HintError, match="working"):
+        track_hints(0, 5, {0: FrameHints(0, points=HINT.points)},
+                    ShotFlows([np.zeros((5, 5, 2), np.float32)] * 4,
+                              [np.zeros((5, 5, 2), np.float32)] * 4), H, W)
+
+
+def test_follows_real_optical_flow_on_a_moving_texture():
+    """With DIS flow of a textured square sliding over a static texture, the hint stays on
+    the square and a hint on background the square slides over is dropped."""
+    h, w = 96, 128
+    rng = np.random.default_rng(0)
+    bg = cv2.GaussianBlur((rng.random((h, w)) * 255).astype(np.uint8), (0, 0), 2)
+    obj = cv2.GaussianBlur((rng.random((24, 24)) * 255).astype(np.uint8), (0, 0), 1.5)
+    obj = cv2.normalize(obj, None, 0, 255, cv2.NORM_MINMAX)
+    frames = []
+    for t in range(6):
+        img = bg.copy()
+        img[36:60, 20 + 3 * t:44 + 3 * t] = obj
+        frames.append(img)
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    fwd = [dis.calc(frames[i], frames[i + 1], None) for i in range(5)]
+    bwd = [dis.calc(frames[i + 1], frames[i], None) for i in range(5)]
+    hint = FrameHints(0, points=(HintPoint(32.5 / w, 48.5 / h, (50.0, 0.0)),
+                                 HintPoint(50.5 / w, 48.5 / h, (0.0, 50.0)),
+                                 HintPoint(100.5 / w, 20.5 / h, (9.0, 9.0))))
+    out = track_hints(0, 6, {0: hint}, ShotFlows(fwd, bwd), h, w)
+    on_obj = [[p for p in f.points if p.ab == (50.0, 0.0)] for f in out]
+    assert all(len(p) == 1 for p in on_obj)
+    assert on_obj[5][0].x * w == pytest.approx(32.5 + 15, abs=1.5)
+    assert on_obj[5][0].y * h == pytest.approx(48.5, abs=1.0)
+    covered = [[p for p in f.points if p.ab == (0.0, 50.0)] for f in out]
+    assert len(covered[0]) == 1 and len(covered[-1]) == 0  # slid over: occluded, dropped
+    still = [[p for p in f.points if p.ab == (9.0, 9.0)] for f in out]
+    assert all(len(p) == 1 for p in still)
+    assert still[-1][0].x * w == pytest.approx(100.5, abs=0.5)
