@@ -250,7 +250,13 @@ class HintColorizer:
         if self.device.type == "cuda":
             model = model.to(memory_format=torch.channels_last)
         self.model = model
-        self._propagation = PropagationParams(**dict(entry.propagation))
+        try:
+            self._propagation = PropagationParams(**dict(entry.propagation))
+        except TypeError as exc:
+            raise WeightsError(
+                f"weights {entry.name!r} name propagation settings {dict(entry.propagation)} "
+                f"this version does not know ({exc})", field="propagation",
+            ) from None
 
     # ------------------------------------------------------------ inputs
 
@@ -259,7 +265,15 @@ class HintColorizer:
         if self.entry.extra is None:
             return None
         if self.entry.extra == "propagation":
-            return propagate_batch(lightness, hint_ab, hint_mask, self._propagation)
+            extra = propagate_batch(lightness, hint_ab, hint_mask, self._propagation)
+            if extra.shape[-1] != self.entry.extra_inputs:
+                raise WeightsError(
+                    f"weights {self.entry.name!r} expect {self.entry.extra_inputs} extra input "
+                    f"channels, but the hint propagation gives {extra.shape[-1]}; the weights "
+                    "were trained with another version of vidcolor.models.propagate",
+                    field="extra_inputs",
+                )
+            return extra
         raise WeightsError(f"unknown extra input {self.entry.extra!r}", field="extra")
 
     def _check(self, lightness: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray) -> None:

@@ -15,15 +15,13 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
+import torch
 
 from vidcolor.color import gray_to_lightness, lab_to_rgb, rgb_to_lab
 from vidcolor.errors import InputError, WeightsError
 from vidcolor.models.inference import HintColorizer, resize_hints, working_shape
-
-AB_MAX = 110.0
-AB_STEP = 10.0
-GRID = 23  # bins per axis: 2 * 110 / 10 + 1
-NUM_BINS = GRID * GRID
+from vidcolor.models.siggraph17 import NUM_CLASSES as NUM_BINS
+from vidcolor.models.siggraph17 import ab_to_bin, bin_to_ab
 
 
 class PaletteColor(NamedTuple):
@@ -41,19 +39,17 @@ class PaletteColor(NamedTuple):
 
 
 def bin_centers() -> np.ndarray:
-    """The ab centre of every bin.
+    """The ab centre of every bin (:func:`vidcolor.models.siggraph17.bin_to_ab`).
 
     Returns:
         ``(529, 2)`` float32; row ``a_index * 23 + b_index`` is
         ``(-110 + 10 * a_index, -110 + 10 * b_index)``.
     """
-    axis = -AB_MAX + AB_STEP * np.arange(GRID, dtype=np.float32)
-    a, b = np.meshgrid(axis, axis, indexing="ij")
-    return np.stack([a.ravel(), b.ravel()], axis=1)
+    return bin_to_ab(torch.arange(NUM_BINS)).numpy().astype(np.float32)
 
 
 def encode_ab(ab: np.ndarray) -> np.ndarray:
-    """The bin index of chroma values (the training target of the class head).
+    """The bin index of chroma values (:func:`vidcolor.models.siggraph17.ab_to_bin`).
 
     Args:
         ab: ``(..., 2)`` float Lab chroma; values beyond +-110 fall in the edge bins.
@@ -61,8 +57,8 @@ def encode_ab(ab: np.ndarray) -> np.ndarray:
     Returns:
         ``(...)`` int64 bin indices in [0, 528].
     """
-    idx = np.clip(np.round((np.asarray(ab) + AB_MAX) / AB_STEP), 0, GRID - 1).astype(np.int64)
-    return idx[..., 0] * GRID + idx[..., 1]
+    flat = torch.as_tensor(np.asarray(ab, dtype=np.float32).reshape(-1, 2))
+    return ab_to_bin(flat.T[None, :, :, None])[0, :, 0].numpy().reshape(np.shape(ab)[:-1])
 
 
 def in_gamut(lightness: float, ab: np.ndarray, tolerance: float = 4.0) -> np.ndarray:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from vidcolor.errors import WeightsError
+from vidcolor.models.propagate import CHANNELS as PROPAGATION_CHANNELS
 
 DEFAULT_NAME = "vidcolor-siggraph17-q"
 DEFAULT_ALIAS = "default"
@@ -61,8 +62,9 @@ class WeightsEntry:
         location: ``"package"``, ``"cache"`` or ``"path"``.
         width_mult: width multiplier of :class:`~vidcolor.models.siggraph17.SIGGRAPHGenerator`.
         extra_inputs: number of extra input channels after L, ab and mask.
-        extra: what the extra channels are: None, or ``"propagation"`` (the 3 channels of
-            :func:`vidcolor.models.propagate.propagate_hints`: ab in Lab units, confidence).
+        extra: what the extra channels are: None, or ``"propagation"`` (the channels of
+            :func:`vidcolor.models.propagate.propagate_hints`: ab in Lab units, then
+            confidences; their number must equal ``extra_inputs``).
         residual: the network adds its output to the propagated ab (needs ``extra``).
         propagation: keyword arguments of ``PropagationParams`` the weights were trained
             with, as ``(name, value)`` pairs; empty for the library defaults.
@@ -170,8 +172,10 @@ def validate_entry(entry: WeightsEntry, *, path: str | Path | None = None) -> No
         raise bad("extra_inputs", "an integer >= 0")
     if entry.extra not in EXTRA_KINDS:
         raise bad("extra", f"one of {EXTRA_KINDS}")
-    if (entry.extra == "propagation") != (entry.extra_inputs == 3):
-        raise bad("extra_inputs", "3 with extra='propagation' and 0 without")
+    if entry.extra == "propagation" and entry.extra_inputs < 2:
+        raise bad("extra_inputs", "at least 2 (the propagated ab) with extra='propagation'")
+    if entry.extra is None and entry.extra_inputs != 0:
+        raise bad("extra_inputs", "0 without an extra input kind")
     if entry.residual and entry.extra != "propagation":
         raise bad("residual", "False unless extra='propagation'")
     for name in ("l_norm", "ab_norm"):
@@ -193,7 +197,7 @@ def builtin_entries() -> dict[str, WeightsEntry]:
         source="python -m vidcolor.train (see weights/MODEL_CARD.md)",
         location="package",
         width_mult=0.25,
-        extra_inputs=3,
+        extra_inputs=PROPAGATION_CHANNELS,
         extra="propagation",
         residual=True,
         mask_cent=0.0,
