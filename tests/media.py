@@ -154,6 +154,9 @@ def make_clip(
     full_range: bool = False,
     metadata: dict[str, str] | None = None,
     gop: int | None = None,
+    audio_rate: int = 48000,
+    audio_layout: str = "mono",
+    audio_gap: int = 0,
 ) -> Path:
     """Write a tiny gray test clip.
 
@@ -176,6 +179,10 @@ def make_clip(
         full_range: store full-range Y (tagged ``pc``/JPEG range) instead of limited.
         metadata: container metadata tags (e.g. ``{"title": "..."}``).
         gop: keyframe interval (1 = intra only).
+        audio_rate: audio sample rate.
+        audio_layout: audio channel layout (``"mono"``, ``"stereo"``, ``"5.1"``).
+        audio_gap: samples of silence-without-samples after the first audio packet: every
+            later packet's timestamp is shifted by this much (real files have such gaps).
 
     Returns:
         ``path`` as a Path.
@@ -210,8 +217,8 @@ def make_clip(
         astream = None
         if audio:
             acodec = _DEFAULT_AUDIO.get(path.suffix.lower(), "aac") if audio is True else audio
-            astream = container.add_stream(acodec, rate=48000)
-            astream.layout = "mono"
+            astream = container.add_stream(acodec, rate=audio_rate)
+            astream.layout = audio_layout
 
         pts_list = vfr_pts_ms(frames) if vfr else list(range(frames))
         for i, pts in enumerate(pts_list):
@@ -225,15 +232,34 @@ def make_clip(
 
         if astream is not None:
             seconds = float(frames / rate) if not vfr else (pts_list[-1] + 40) / 1000.0
-            _write_tone(container, astream, seconds)
+            _write_tone(container, astream, seconds, audio_rate, audio_layout, audio_gap)
     finally:
         container.close()
     return path
 
 
-def _write_tone(container, astream, seconds: float) -> None:
-    """Encode ``seconds`` of a 440 Hz mono tone into ``astream``."""
-    sample_rate = 48000
+def _write_tone(
+    container,
+    astream,
+    seconds: float,
+    sample_rate: int = 48000,
+    layout: str = "mono",
+    gap: int = 0,
+) -> None:
+    """Encode ``seconds`` of a 440 Hz tone (same in every channel) into ``astream``.
+
+    ``gap`` shifts the timestamps of every packet after the first by that many samples.
+    """
+    muxed = 0
+
+    def mux(packet) -> None:
+        nonlocal muxed
+        if gap and muxed and packet.pts is not None:
+            packet.pts += gap
+            packet.dts = (packet.dts + gap) if packet.dts is not None else None
+        muxed += 1
+        container.mux(packet)
+
     chunk = astream.codec_context.frame_size or 1024
     total = int(seconds * sample_rate)
     fmt = astream.codec_context.format.name
@@ -241,20 +267,25 @@ def _write_tone(container, astream, seconds: float) -> None:
         n = min(chunk, total - start)
         t = (np.arange(start, start + n) / sample_rate).astype(np.float32)
         tone = 0.3 * np.sin(2 * np.pi * 440.0 * t)
+        channels = astream.codec_context.channels
+        planar = astream.codec_context.format.is_planar
+        tone = np.repeat(tone[None, :], channels, axis=0)
+        if not planar:
+            tone = tone.T.reshape(1, -1)
         if fmt.startswith("s16"):
-            samples = (tone * 32767).astype(np.int16)[None, :]
+            samples = (tone * 32767).astype(np.int16)
         elif fmt.startswith("s32"):
-            samples = (tone * 2147483647).astype(np.int32)[None, :]
+            samples = (tone * 2147483647).astype(np.int32)
         else:
-            samples = tone.astype(np.float32)[None, :]
-        frame = av.AudioFrame.from_ndarray(samples, format=fmt, layout="mono")
+            samples = tone.astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(samples, format=fmt, layout=layout)
         frame.sample_rate = sample_rate
         frame.pts = start
         frame.time_base = Fraction(1, sample_rate)
         for packet in astream.encode(frame):
-            container.mux(packet)
+            mux(packet)
     for packet in astream.encode():
-        container.mux(packet)
+        mux(packet)
 
 
 def make_audio_only(path: str | Path, *, seconds: float = 0.5, codec: str = "aac") -> Path:

@@ -339,6 +339,21 @@ def test_webm_output_transcodes_aac_to_opus(make_clip, tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("rate", "layout", "gap"), [(44100, "stereo", 0), (48000, "5.1", 0), (48000, "mono", 594)]
+)
+def test_webm_transcode_resamples_and_keeps_duration(make_clip, tmp_path, rate, layout, gap):
+    src = make_clip(
+        "src.mp4", frames=24, audio=True, audio_rate=rate, audio_layout=layout, audio_gap=gap
+    )
+    dst = tmp_path / "out.webm"
+    colorize_copy(src, dst)
+    assert media.read_audio_codecs(dst) == ["opus"]
+    with av.open(str(dst)) as c:
+        assert c.streams.audio[0].codec_context.sample_rate == 48000
+    assert float(media.read_audio_times(dst)[-1]) == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize(
     ("ext", "pix_fmt"), [(".mp4", "yuv444p"), (".mkv", "yuv444p"), (".webm", "yuv420p")]
 )
 def test_odd_dimensions(make_clip, tmp_path, ext, pix_fmt):

@@ -490,6 +490,8 @@ class _Transcoder:
         self._out = out
         self._fifo = av.AudioFifo()
         self._frame_size = ctx.frame_size or 960
+        self._rate = rate
+        self._next_pts: int | None = None  # in 1/rate units
 
     def feed(self, packet) -> None:
         try:
@@ -501,11 +503,17 @@ class _Transcoder:
                 self._push(resampled)
 
     def _push(self, frame) -> None:
+        if self._next_pts is None:  # the first sample's time; later ones are counted
+            self._next_pts = frame.pts if frame.pts is not None else 0
+        frame.pts = None  # the FIFO re-times; input gaps would make it refuse the frame
         self._fifo.write(frame)
         while self._fifo.samples >= self._frame_size:
             self._encode(self._fifo.read(self._frame_size))
 
     def _encode(self, frame) -> None:
+        frame.pts = self._next_pts
+        frame.time_base = Fraction(1, self._rate)
+        self._next_pts += frame.samples
         for packet in self.stream.encode(frame):
             self._out.mux(packet)
 
