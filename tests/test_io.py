@@ -374,6 +374,15 @@ def test_ten_bit_input_writes_eight_bit_with_same_luma(make_clip, tmp_path):
     assert clip_psnr(media.read_luma(src), media.read_luma(dst)) >= 44
 
 
+def test_interlaced_input_stays_interlaced(make_clip, tmp_path):
+    src = make_clip("il.mp4", interlaced=True)
+    dst = tmp_path / "out.mkv"
+    colorize_copy(src, dst)
+    got = media.read_video_info(dst)
+    assert got["interlaced"] and got["frames"] == 12
+    assert clip_psnr(media.read_luma(src), media.read_luma(dst)) >= 45
+
+
 def test_full_range_input_stays_full_range(make_clip, tmp_path):
     src = make_clip("full.mkv", full_range=True)
     dst = tmp_path / "out.mp4"

@@ -285,6 +285,8 @@ class VideoWriter:
             opts = {"crf": crf, "preset": self.preset}
             if self.tune:
                 opts["tune"] = self.tune
+            if self.info.interlaced and self.codec == "libx264":
+                opts["x264-params"] = "interlaced=1"  # keep field coding and the flag
             return opts
         if self.codec in ("libvpx-vp9", "libvpx"):
             return {"crf": crf, "b": "0", "deadline": "good", "cpu-used": "4", "row-mt": "1"}
