@@ -30,3 +30,29 @@ lint: $(STAMP)
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache
+
+# --- Blender extension (plugins/blender) ------------------------------------------------
+# `make plugin` writes dist/vidcolor_vse-<version>.zip. `make test-blender` runs
+# tests/blender inside real Blender (bpy from PyPI, CPython 3.11, in its own venv because
+# bpy needs numpy<2) against the real vidcolor CLI of $(VENV).
+BLENDER_PYTHON ?= python3.11
+BLENDER_VENV := .venv-blender
+BLENDER_STAMP := $(BLENDER_VENV)/.installed
+PLUGIN_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' plugins/blender/vidcolor_vse/blender_manifest.toml)
+PLUGIN_ZIP := dist/vidcolor_vse-$(PLUGIN_VERSION).zip
+
+$(BLENDER_STAMP): tests/blender/requirements.txt
+	$(BLENDER_PYTHON) -m venv $(BLENDER_VENV)
+	$(BLENDER_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BLENDER_VENV)/bin/python -m pip install -q -r tests/blender/requirements.txt
+	touch $(BLENDER_STAMP)
+
+plugin:
+	$(PYTHON) plugins/blender/build.py --out dist
+
+test-blender: $(STAMP) $(BLENDER_STAMP) plugin
+	VIDCOLOR_PLUGIN_ZIP="$(abspath $(PLUGIN_ZIP))" \
+	VIDCOLOR_CLI="$(abspath $(VENV)/bin/vidcolor)" \
+	VIDCOLOR_MAIN_PYTHON="$(abspath $(PY))" \
+	$(BLENDER_VENV)/bin/python -m pytest -q -p no:cacheprovider \
+		--confcutdir=tests/blender tests/blender
