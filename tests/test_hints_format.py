@@ -343,3 +343,19 @@ def test_template_round_trip(tmp_path):
         write_template(tmp_path / "hints", frames[:1])
     assert "exists" in str(err.value)
     write_template(tmp_path / "hints", frames[:1], overwrite=True)
+
+
+def test_gray_alpha_and_palette_pngs_are_scribbles(tmp_path):
+    image = pytest.importorskip("PIL.Image")
+    la = np.zeros((4, 5, 2), np.uint8)
+    la[1, 1] = (200, 255)
+    image.fromarray(la, "LA").save(tmp_path / "1.png")
+    pal = image.new("P", (5, 4))
+    pal.putpalette([255, 0, 0, 0, 255, 0] + [0] * 762)
+    pal.putpixel((1, 1), 1)
+    pal.save(tmp_path / "2.png", transparency=0)
+    hints = load_hints(tmp_path)
+    one, two = hints.get(1).scribble, hints.get(2).scribble
+    assert one.shape == two.shape == (4, 5, 4)
+    assert tuple(one[1, 1]) == (200, 200, 200, 255) and one[0, 0, 3] == 0
+    assert tuple(two[1, 1]) == (0, 255, 0, 255) and two[0, 0, 3] == 0

@@ -305,11 +305,15 @@ def track_hints(
         covers[i] = _coverage(own[i], on, height, width, radius)
 
     def forward_step(t: int, pts: _Points) -> _Points:
+        if len(pts) == 0:
+            return pts  # nothing to move: do not make lazy flow sequences load anything
         i = t - start
         ok = flows.forward_ok[i] if flows.forward_ok is not None else None
         return _advect(pts, flows.forward[i], flows.backward[i], ok, height, width, options)
 
     def backward_step(t: int, pts: _Points) -> _Points:
+        if len(pts) == 0:
+            return pts
         i = t - 1 - start
         ok = flows.backward_ok[i] if flows.backward_ok is not None else None
         return _advect(pts, flows.backward[i], flows.forward[i], ok, height, width, options)
