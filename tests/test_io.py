@@ -576,6 +576,26 @@ def test_bounded_prefetch_close_runs_the_generator_finally():
     assert closed.wait(2.0)
 
 
+def test_abandoned_prefetch_stops_its_worker():
+    import gc
+
+    closed = threading.Event()
+
+    def gen():
+        try:
+            yield from range(1000)
+        finally:
+            closed.set()
+
+    items = BoundedPrefetch(gen(), maxsize=2)
+    for i in items:
+        if i == 3:
+            break
+    del items  # abandoned without close()
+    gc.collect()
+    assert closed.wait(2.0)
+
+
 def test_bounded_sink_consumes_in_order_and_reraises():
     got = []
     with BoundedSink(got.append, maxsize=2) as sink:

@@ -33,7 +33,7 @@ import numpy as np
 
 from vidcolor.errors import DecodeError
 from vidcolor.frames import FrameTime
-from vidcolor.io.probe import is_full_range, open_input
+from vidcolor.io.probe import is_full_range, open_input, select_video_stream
 from vidcolor.io.threads import BoundedPrefetch
 
 # Pixel formats whose luma sits in the high bits of 16-bit words (P010, P016, P210 ...).
@@ -256,10 +256,9 @@ def iter_frames(
     report = report if report is not None else DecodeReport()
     container = open_input(path)
     try:
-        videos = container.streams.video
-        if not videos:
+        stream = select_video_stream(container)
+        if stream is None:
             raise DecodeError("no video stream (expected a video stream)", path=path)
-        stream = videos[0]
         stream.thread_type = "AUTO"
         time_base = Fraction(stream.time_base or Fraction(1, 90000))
         rate = stream.average_rate or stream.guessed_rate
@@ -481,9 +480,11 @@ def count_frames(path: str | Path) -> int:
     """
     container = open_input(path)
     try:
-        stream = container.streams.video[0]
+        stream = select_video_stream(container)
+        if stream is None:
+            raise DecodeError("no video stream (expected a video stream)", path=path)
         return sum(1 for p in container.demux(stream) if p.size)
-    except (av.FFmpegError, IndexError) as exc:
+    except av.FFmpegError as exc:
         raise DecodeError(f"cannot count frames ({exc})", path=path) from exc
     finally:
         container.close()

@@ -225,8 +225,8 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> VideoInfo
             path=path,
         )
     audio = tuple(_audio_info(s) for s in container.streams.audio)
-    videos = [s for s in container.streams.video if not _is_cover_art(s)]
-    if not videos:
+    stream = select_video_stream(container)
+    if stream is None:
         if audio:
             raise DecodeError(
                 f"audio only: found {len(audio)} audio stream(s) and no video stream "
@@ -235,7 +235,6 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> VideoInfo
             )
         kinds = ", ".join(sorted({s.type for s in container.streams})) or "no streams"
         raise DecodeError(f"no video stream: found {kinds} (expected a video stream)", path=path)
-    stream = videos[0]
     if stream.codec_context is None:
         raise DecodeError(
             "video codec not supported by this FFmpeg build (expected a decodable codec)",
@@ -276,6 +275,14 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> VideoInfo
         metadata=dict(container.metadata),
         video_metadata=dict(stream.metadata),
     )
+
+
+def select_video_stream(container: av.container.InputContainer):
+    """The video stream vidcolor works on: the first one that is not cover art, or None."""
+    for stream in container.streams.video:
+        if not _is_cover_art(stream):
+            return stream
+    return None
 
 
 def _is_cover_art(stream) -> bool:

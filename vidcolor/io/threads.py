@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
@@ -37,6 +38,38 @@ class _Failure:
         self.exc = exc
 
 
+def _put_until_stopped(q: queue.Queue, item: object, stop: threading.Event) -> bool:
+    """Put ``item``, waiting for room; False if ``stop`` was set meanwhile."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=_POLL_S)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _produce(iterable: Iterable, q: queue.Queue, stop: threading.Event) -> None:
+    """The prefetch worker loop.
+
+    It holds no reference to its BoundedPrefetch, so an abandoned prefetcher is
+    garbage-collected, which sets ``stop`` and ends this thread.
+    """
+    iterator = iter(iterable)
+    try:
+        for item in iterator:
+            if not _put_until_stopped(q, item, stop):
+                break
+        else:
+            _put_until_stopped(q, _End(), stop)
+    except BaseException as exc:  # noqa: BLE001 - travels to the caller's thread
+        _put_until_stopped(q, _Failure(exc), stop)
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+
+
 class BoundedPrefetch(Generic[T]):
     """Iterate over ``iterable`` in a worker thread, at most ``maxsize`` items ahead.
 
@@ -47,6 +80,9 @@ class BoundedPrefetch(Generic[T]):
         maxsize: the most items the worker may have produced but the caller not taken.
         name: thread name, for debugging.
 
+    Stopping early: call ``close()`` or use ``with``; an abandoned prefetcher also stops
+    its worker when it is garbage-collected.
+
     Example:
         >>> with BoundedPrefetch(range(5), maxsize=2) as items:
         ...     list(items)
@@ -56,37 +92,14 @@ class BoundedPrefetch(Generic[T]):
     def __init__(self, iterable: Iterable[T], maxsize: int = 8, *, name: str = "vidcolor-prefetch"):
         if maxsize < 1:
             raise ValueError(f"maxsize: found {maxsize}, expected >= 1")
-        self._iterable = iterable
         self._queue: queue.Queue = queue.Queue(maxsize)
         self._stop = threading.Event()
         self._done = False
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(
+            target=_produce, args=(iterable, self._queue, self._stop), name=name, daemon=True
+        )
+        weakref.finalize(self, self._stop.set)
         self._thread.start()
-
-    def _put(self, item: object) -> bool:
-        """Put ``item``, waiting for room; False if the caller stopped us meanwhile."""
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=_POLL_S)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self) -> None:
-        iterator = iter(self._iterable)
-        try:
-            for item in iterator:
-                if not self._put(item):
-                    break
-            else:
-                self._put(_End())
-        except BaseException as exc:  # noqa: BLE001 - travels to the caller's thread
-            self._put(_Failure(exc))
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
 
     def __iter__(self) -> Iterator[T]:
         return self
