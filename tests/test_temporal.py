@@ -241,3 +241,90 @@ def test_bad_options_and_shapes():
         smooth(ab, gray[:2], flows, TemporalState(), TemporalOptions())
     with pytest.raises(InputError, match="new_shot"):
         smooth(ab, gray, flows, TemporalState(), TemporalOptions(), new_shot=[True])
+
+
+# --------------------------------------------------------------------------- benchmark metrics
+
+
+def _bench():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "temporal.py"
+    spec = importlib.util.spec_from_file_location("bench_temporal", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _moving_rgb(n=6, h=48, w=64, step=2, seed=0):
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    big = cv2.resize(
+        rng.integers(0, 256, (h // 4, (w + step * n) // 4, 3)).astype(np.float32), (w + step * n, h)
+    )
+    big = np.clip(big, 0, 255).astype(np.uint8)
+    return np.stack(
+        [big[:, step * (n - 1 - i) : step * (n - 1 - i) + w] for i in range(n)]
+    )  # pans right
+
+
+def test_warp_error_is_low_for_the_truth_and_rises_with_flicker():
+    bench = _bench()
+    gt = _moving_rgb()
+    flows = bench.gt_flows(gt)
+    e_gt = bench.warp_error(gt, flows)
+    flicker = gt.astype(np.int16)
+    flicker[1::2, ..., 0] += 40  # every other frame redder
+    flicker = np.clip(flicker, 0, 255).astype(np.uint8)
+    e_flicker = bench.warp_error(flicker, flows)
+    assert e_gt < 2e-3
+    assert e_flicker > 10 * e_gt
+    # A static gray video is steady under the same flows only where the flow is ~0 ... but
+    # a constant image is steady everywhere.
+    const = np.full_like(gt, 100)
+    assert bench.warp_error(const, flows) == 0.0
+
+
+def test_warp_error_skips_pairs_across_cuts():
+    bench = _bench()
+    a, b = _moving_rgb(seed=1), _moving_rgb(seed=2)
+    video = np.concatenate([a, b])
+    flows = bench.gt_flows(video, cuts=[len(a)])
+    assert flows[len(a) - 1] is None and sum(f is None for f in flows) == 1
+    assert bench.warp_error(video, flows) < 2e-3
+
+
+def test_cdc_and_js():
+    bench = _bench()
+    p = np.array([0.5, 0.5, 0.0])
+    q = np.array([0.0, 0.5, 0.5])
+    assert bench.js_divergence(p, p) == 0.0
+    assert bench.js_divergence(p, q) == pytest.approx(bench.js_divergence(q, p))
+    assert bench.js_divergence(np.array([1.0, 0]), np.array([0, 1.0])) == pytest.approx(np.log(2))
+    still = np.repeat(_moving_rgb()[:1], 8, axis=0)
+    assert bench.cdc(still) == 0.0
+    flicker = still.copy()
+    flicker[1::2] = np.clip(flicker[1::2].astype(int) + 30, 0, 255).astype(np.uint8)
+    assert bench.cdc(flicker, dilations=(1,)) > 0.05
+    assert bench.cdc(flicker, dilations=(2, 4)) == 0.0  # same parity: same frames
+    # Across a cut nothing is compared: two different still shots score 0.
+    two = np.concatenate([still[:4], np.repeat(_moving_rgb(seed=3)[:1], 4, axis=0)])
+    assert bench.cdc(two, cuts=[4]) == 0.0 and bench.cdc(two) > 0
+
+
+def test_psnr_and_hint_points():
+    bench = _bench()
+    a = np.zeros((2, 4, 4, 3), np.uint8)
+    b = a.copy()
+    b[..., 0] = 255
+    assert bench.psnr(a, a) == 99.0
+    assert bench.psnr(a, b) == pytest.approx(10 * np.log10(3))
+    gt0 = _moving_rgb(h=96, w=128)[0]
+    data = bench.hint_points(gt0)
+    assert data["version"] == 1 and data["frame"] == 0 and len(data["points"]) == 20
+    for p in data["points"]:
+        x, y = int(p["x"] * 128), int(p["y"] * 96)
+        assert 0 < p["x"] < 1 and 0 < p["y"] < 1 and p["size"] == 0.0125
+        assert np.abs(np.array(p["color"]) - gt0[y, x]).max() <= 60  # a patch mean near the pixel

@@ -146,9 +146,8 @@ def _finish(
     if window == 0 or strength == 0.0:
         return [p.forward for p in pending[:count]]
     last = len(pending) - 1  # last frame whose forward result is known
-    outs = torch.stack(
-        [pending[min(t + window, last)].forward for t in range(count)]
-    )  # B_{t + k}, k = min(window, last - t)
+    # B_{t + k}, k = min(window, last - t): each output starts its backward recursion there.
+    outs = [pending[min(t + window, last)].forward for t in range(count)]
     for j in range(window - 1, -1, -1):
         active = [t for t in range(count) if t + j < last]
         if not active:
@@ -157,9 +156,11 @@ def _finish(
         flows = torch.stack([pending[t + j].next_flow for t in active])  # type: ignore[misc]
         weights = torch.stack([pending[t + j].next_weight for t in active])  # type: ignore[misc]
         base = torch.stack([pending[t + j].forward for t in active])
-        warped = warp(outs[active], flows)
-        outs[active] = base + weights[:, None] * (warped - base)
-    return list(outs.unbind(0))
+        warped = warp(torch.stack([outs[t] for t in active]), flows)
+        blended = base + weights[:, None] * (warped - base)
+        for t, value in zip(active, blended.unbind(0), strict=True):
+            outs[t] = value
+    return outs
 
 
 def _end_shot(

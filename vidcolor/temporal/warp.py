@@ -55,23 +55,24 @@ def _base_grid(
 
 def _warp_cv2(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     b, c, h, w = image.shape
-    img = image.detach().to(torch.float32).permute(0, 2, 3, 1).contiguous().numpy()
-    flw = flow.detach().to(torch.float32).numpy()
+    img = image.detach().to(torch.float32).contiguous().numpy()
+    flw = flow.detach().to(torch.float32).contiguous().numpy()
     grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     out = np.empty_like(img)
     for i in range(b):
-        # cv2.remap handles up to 4 channels per call.
-        for c0 in range(0, c, 4):
-            part = np.ascontiguousarray(img[i, :, :, c0 : c0 + 4])
-            res = cv2.remap(
-                part,
-                grid_x + flw[i, 0],
-                grid_y + flw[i, 1],
+        map_x = grid_x + flw[i, 0]
+        map_y = grid_y + flw[i, 1]
+        # Plane by plane: NCHW planes are contiguous, so no layout change is needed.
+        for ch in range(c):
+            cv2.remap(
+                img[i, ch],
+                map_x,
+                map_y,
                 cv2.INTER_LINEAR,
+                dst=out[i, ch],
                 borderMode=cv2.BORDER_REPLICATE,
             )
-            out[i, :, :, c0 : c0 + 4] = res.reshape(h, w, -1)
-    return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous().to(image.dtype)
+    return torch.from_numpy(out).to(image.dtype)
 
 
 def _warp_kornia(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
