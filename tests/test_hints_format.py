@@ -359,3 +359,15 @@ def test_gray_alpha_and_palette_pngs_are_scribbles(tmp_path):
     assert one.shape == two.shape == (4, 5, 4)
     assert tuple(one[1, 1]) == (200, 200, 200, 255) and one[0, 0, 3] == 0
     assert tuple(two[1, 1]) == (0, 255, 0, 255) and two[0, 0, 3] == 0
+
+
+def test_special_files_are_refused_not_read(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "3.json")  # reading a FIFO would block forever
+    with pytest.raises(HintError, match="not a regular file"):
+        load_hints(tmp_path)
+    (tmp_path / "3.json").unlink()
+    os.symlink("/dev/zero", tmp_path / "4.png")  # reading it would never end
+    with pytest.raises(HintError, match="not a regular file"):
+        load_hints(tmp_path)

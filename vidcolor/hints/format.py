@@ -26,7 +26,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import re
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -381,7 +383,10 @@ def parse_hints_text(text: str | bytes, *, source: str | Path | None = None,
 
 def _read_json(path: Path, frame: int) -> FrameHints:
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise HintError("not a regular file; expected a JSON hint file", path=path)
+        size = info.st_size
         if size > MAX_JSON_BYTES:
             raise HintError(f"file is {size} bytes; expected at most {MAX_JSON_BYTES}", path=path)
         text = path.read_bytes()
@@ -444,7 +449,7 @@ def load_hints(directory: str | Path, *, max_pixels: int = MAX_PIXELS) -> HintSe
                             f"{entry.name}; expected one", path=entry)
         table[index] = entry
     frames: dict[int, FrameHints] = {}
-    referenced: set[Path] = set()
+    referenced: set[str] = set()
     for index, path in json_files.items():
         hints = _read_json(path, index)
         if hints.reference is not None:
@@ -459,13 +464,13 @@ def load_hints(directory: str | Path, *, max_pixels: int = MAX_PIXELS) -> HintSe
                 raise HintError(f"{exc.one_line()}; expected a readable image", path=path,
                                 field="reference") from None
             hints = replace(hints, reference_rgb=rgb)
-            referenced.add(ref_path.resolve())
+            referenced.add(os.path.realpath(ref_path))
         frames[index] = hints
     for index, path in png_files.items():
         scribble = _read_scribble(path, index, max_pixels)
         if scribble is not None:
             frames[index] = frames[index].combined(scribble) if index in frames else scribble
-    ignored = tuple(p.name for p in other if p.resolve() not in referenced)
+    ignored = tuple(p.name for p in other if os.path.realpath(p) not in referenced)
     if ignored:
         log.warning("%s: ignored files whose names are not <frame>.json or <frame>.png: %s",
                     directory, ", ".join(ignored))

@@ -7,6 +7,7 @@ exhausting memory. Supported formats: PNG, JPEG, WebP and BMP.
 
 from __future__ import annotations
 
+import stat
 import struct
 from pathlib import Path
 
@@ -108,7 +109,10 @@ def read_image(path: str | Path, *, alpha: bool, max_pixels: int = MAX_PIXELS) -
     """
     path = Path(path)
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise HintError("not a regular file; expected an image file", path=path)
+        size = info.st_size
         if size > MAX_FILE_BYTES:
             raise HintError(f"file is {size} bytes; expected at most {MAX_FILE_BYTES}", path=path)
         data = path.read_bytes()
