@@ -128,6 +128,8 @@ class _Signals:
 @click.option("--batch-size", type=click.IntRange(1, 4096), default=4, show_default=True)
 @click.option("--weights", default="default", show_default=True,
               help="Registry name or .safetensors path.")
+@click.option("--working-size", type=click.IntRange(64, 1024), default=256, show_default=True,
+              help="Shorter side, in pixels, at which the network sees frames (multiple of 8).")
 @click.option("--codec", default=None, help="Video codec (PyAV name); default per container.")
 @click.option("--crf", type=click.IntRange(0, 63), default=16, show_default=True)
 @click.option("--temporal/--no-temporal", default=True, show_default=True,
@@ -142,9 +144,9 @@ class _Signals:
 @click.option("--report", "report_path", type=click.Path(path_type=Path),
               help="Also write the run report as JSON to this file.")
 def colorize_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, device: str,
-                 batch_size: int, weights: str, codec: str | None, crf: int, temporal: bool,
-                 temporal_strength: float, overwrite: bool, resume: bool, strict: bool,
-                 progress_kind: str | None, report_path: Path | None) -> None:
+                 batch_size: int, weights: str, working_size: int, codec: str | None, crf: int,
+                 temporal: bool, temporal_strength: float, overwrite: bool, resume: bool,
+                 strict: bool, progress_kind: str | None, report_path: Path | None) -> None:
     """Colorize the video INPUT."""
     from vidcolor.progress import make_progress
 
@@ -157,10 +159,10 @@ def colorize_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, 
     try:
         from vidcolor import api
 
-        options = api.build_options(weights=weights, device=device, batch_size=batch_size,
-                                    codec=codec, crf=crf, temporal=temporal,
-                                    temporal_strength=temporal_strength, overwrite=overwrite,
-                                    strict=strict, resume=resume)
+        options = api.build_options(
+            weights=weights, device=device, batch_size=batch_size, working_size=working_size,
+            codec=codec, crf=crf, temporal=temporal, temporal_strength=temporal_strength,
+            overwrite=overwrite, strict=strict, resume=resume)
         dst = output if output is not None else api.default_output(input_path)
         hints = api.load_video_hints(hints_dir) if hints_dir is not None else None
         with _Signals(token):

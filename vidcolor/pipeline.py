@@ -1032,6 +1032,84 @@ def colorize_gray_stream(grays: Iterable[np.ndarray], hint_frames: dict[int, Any
     yield from finish()
 
 
+# --------------------------------------------------------------------------- shots, templates
+
+
+def find_shots(src: str | Path, working_size: int = 256) -> dict[str, Any]:
+    """The analysis pass alone: cut detection over a whole file (``vidcolor shots``).
+
+    Args:
+        src: the video.
+        working_size: shorter side at which luma is compared.
+
+    Returns:
+        ``{"input", "frames", "cuts", "shots": [{"shot", "start", "stop", "seconds",
+        "timecode"}]}``; ``start``/``stop`` are frame indices (stop exclusive), ``seconds``
+        and ``timecode`` (``HH:MM:SS.mmm``) the presentation time of the first frame.
+    """
+    from vidcolor.io.decode import iter_luma
+    from vidcolor.io.probe import probe
+    from vidcolor.temporal.shots import CutDetector, format_timecode
+
+    info = probe(src)
+    h, w = working_shape(info.height, info.width, working_size)
+    detector = CutDetector()
+    starts: dict[int, float] = {}
+    frames = 0
+    for frame_time, gray in iter_luma(src, (w, h)):
+        if detector.update(gray) or frame_time.index == 0:
+            starts[frame_time.index] = frame_time.seconds
+        frames = frame_time.index + 1
+    shots = shots_from_cuts(detector.cuts, frames)
+    return {
+        "input": str(src),
+        "frames": frames,
+        "cuts": [s.start for s in shots[1:]],
+        "shots": [{"shot": s.index, "start": s.start, "stop": s.stop,
+                   "seconds": starts.get(s.start, 0.0),
+                   "timecode": format_timecode(starts.get(s.start, 0.0))} for s in shots],
+    }
+
+
+def export_hint_templates(src: str | Path, directory: str | Path,
+                          frames: Sequence[int] | None = None, *,
+                          overwrite: bool = False) -> list[Path]:
+    """Write frames to paint on and empty hint files (``vidcolor hints template``).
+
+    Args:
+        src: the video.
+        directory: the hints directory (created if missing).
+        frames: frame indices to export; None for the middle frame of every shot.
+        overwrite: replace existing template files.
+
+    Returns:
+        The files written (``hints.template.write_template``).
+
+    Raises:
+        InputError: a requested frame is past the end of the video.
+    """
+    from vidcolor.hints.template import write_template
+    from vidcolor.io.decode import iter_video_frames
+
+    if frames is None:
+        found = find_shots(src)
+        frames = [sh["start"] + (sh["stop"] - sh["start"] - 1) // 2 for sh in found["shots"]]
+    wanted = sorted(set(frames))
+    picked: list[tuple[int, np.ndarray]] = []
+    count = 0
+    for frame_time, plane in iter_video_frames(src):
+        count = frame_time.index + 1
+        if frame_time.index in wanted:
+            picked.append((frame_time.index, plane.gray))
+        if wanted and frame_time.index >= wanted[-1]:
+            break
+    missing = [f for f in wanted if f not in {i for i, _ in picked}]
+    if missing:
+        raise InputError(f"frame {missing[0]} is past the end of the video ({count} frames); "
+                         f"expected 0..{count - 1}", path=src, field="--frames")
+    return write_template(directory, picked, overwrite=overwrite)
+
+
 # --------------------------------------------------------------------------- the video run
 
 
@@ -1123,6 +1201,11 @@ class _Run:
 
     def _prepare_work(self, info: Any) -> bool:
         """Create or reuse the work folder; True when earlier work is reused."""
+        from vidcolor.io.atomic import stale_temp_files
+
+        for stale in stale_temp_files(self.dst):  # left by a killed run
+            with contextlib.suppress(OSError):
+                stale.unlink()
         fingerprint = self._fingerprint(info)
         manifest = self.work / "manifest.json"
         if self.work.exists():
@@ -1311,8 +1394,12 @@ class _Run:
                 self.hint_set.check_frame_count(frames)
             self.colorize(shots, shape, frames)
             written = self.encode(info, shots, shape, frames)
-        except (Cancelled, KeyboardInterrupt):
-            raise  # keep the work folder: --resume continues from the last finished shot
+        except Cancelled:
+            if self.cancel.signum is None:  # a callback said stop: nothing to resume
+                shutil.rmtree(self.work, ignore_errors=True)
+            raise  # a signal: keep the work, --resume continues from the last finished shot
+        except KeyboardInterrupt:
+            raise  # Ctrl-C in a Python session: keep the work for resume=True
         except BaseException:
             shutil.rmtree(self.work, ignore_errors=True)
             raise

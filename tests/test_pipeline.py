@@ -1,0 +1,393 @@
+"""The video pipeline end to end on tiny generated clips, with small random weights.
+
+Every test asserts an invariant of a run: luma, frame count, timestamps, audio packets,
+rotation and metadata survive; the result does not depend on the batch size; a stopped or
+killed run leaves no output; a resumed run equals an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import media
+import numpy as np
+import pytest
+import torch
+
+from vidcolor import pipeline
+from vidcolor.api import Colorizer
+from vidcolor.errors import Cancelled, DecodeError, OutputError
+from vidcolor.models import registry, weights
+from vidcolor.models.inference import HintColorizer
+
+REPO = Path(__file__).resolve().parents[1]
+WORKING_SIZE = 64  # small, so that a run of a 64x48 clip takes about a second
+
+
+def random_entry() -> registry.WeightsEntry:
+    """A small plain SIGGRAPH17 contract (no propagation input): random weights fit it."""
+    base = registry.builtin_entries()[registry.DEFAULT_NAME]
+    return dataclasses.replace(base, extra_inputs=0, extra=None, residual=False,
+                               width_mult=0.125, working_size=WORKING_SIZE)
+
+
+def random_hint_colorizer(seed: int = 0, batch_size: int = 4) -> HintColorizer:
+    """A HintColorizer with seeded random weights, on the CPU."""
+    torch.manual_seed(seed)
+    entry = random_entry()
+    return HintColorizer.from_model(weights.build_model(entry), entry, device="cpu",
+                                    batch_size=batch_size)
+
+
+def random_colorizer(seed: int = 0, batch_size: int = 4) -> Colorizer:
+    """An API Colorizer around random weights at a small working size."""
+    return Colorizer.from_model(random_hint_colorizer(seed, batch_size),
+                                batch_size=batch_size, working_size=WORKING_SIZE)
+
+
+def random_weights_file(path: Path, seed: int = 0) -> Path:
+    """Save seeded random weights as a vidcolor .safetensors file (for the CLI)."""
+    torch.manual_seed(seed)
+    entry = random_entry()
+    weights.save_weights(weights.build_model(entry), entry, path)
+    return path
+
+
+def leftovers(folder: Path, keep: set[str]) -> list[str]:
+    """Files and folders in ``folder`` other than ``keep`` (temp files, work folders)."""
+    return sorted(p.name for p in folder.iterdir() if p.name not in keep)
+
+
+@pytest.fixture(scope="module")
+def colorizer() -> Colorizer:
+    return random_colorizer()
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def test_working_shape_multiple_of_8_and_short_side():
+    assert pipeline.working_shape(48, 64, 256) == (256, 344)
+    assert pipeline.working_shape(1080, 1920, 256) == (256, 456)
+    h, w = pipeline.working_shape(49, 65, 64)
+    assert h % 8 == 0 and w % 8 == 0 and min(h, w) == 64
+
+
+def test_upsample_constant_chroma_stays_constant():
+    rng = np.random.default_rng(0)
+    guide = rng.integers(0, 256, (37, 53), dtype=np.uint8)
+    ab = np.empty((8, 16, 2), np.float32)
+    ab[..., 0], ab[..., 1] = 20.0, -35.0
+    for backend in ("opencv", "kornia"):
+        up = pipeline.upsample_ab(ab, guide, backend=backend)
+        assert up.shape == (37, 53, 2)
+        np.testing.assert_allclose(up[..., 0], 20.0, atol=1e-3)
+        np.testing.assert_allclose(up[..., 1], -35.0, atol=1e-3)
+
+
+def test_opencv_and_kornia_guided_upsampling_agree():
+    rng = np.random.default_rng(1)
+    guide = (np.linspace(0, 255, 80)[None, :] * np.ones((60, 1))).astype(np.uint8)
+    ab = rng.normal(0, 20, (16, 24, 2)).astype(np.float32)
+    a = pipeline.upsample_ab(ab, guide, backend="opencv")
+    b = pipeline.upsample_ab(ab, guide, backend="kornia")
+    inner = (slice(17, -17), slice(17, -17))  # the borders differ: OpenCV and kornia pad
+    assert np.abs(a[inner] - b[inner]).max() < 0.01  # their box filters differently
+
+
+def test_zero_chroma_gives_neutral_uv():
+    gray = np.random.default_rng(2).integers(0, 256, (10, 14), dtype=np.uint8)
+    ab = np.zeros((8, 8, 2), np.float32)
+    u, v = pipeline.compose_chroma(gray, ab, (7, 5), kr=0.299, kb=0.114, full_range=False)
+    assert u.shape == v.shape == (5, 7)
+    assert np.abs(u.astype(int) - 128).max() <= 1 and np.abs(v.astype(int) - 128).max() <= 1
+
+
+def test_chroma_sign_follows_ab():
+    gray = np.full((4, 4), 128, np.uint8)
+    ab = np.zeros((4, 4, 2), np.float32)
+    ab[..., 1] = 60.0  # +b is yellow: less blue, so U < 128
+    ab[..., 0] = 50.0  # +a is red-magenta: V > 128
+    u, v = pipeline.chroma_from_lab(gray, ab, kr=0.2126, kb=0.0722, full_range=False)
+    assert (u < 120).all() and (v > 136).all()
+
+
+def test_record_file_round_trip(tmp_path):
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(5, 6, 7, 2)).astype(np.float16)
+    with pipeline.RecordFile(tmp_path / "r.f16", (6, 7, 2), np.float16) as rec:
+        for i in (4, 0, 2, 1, 3):  # out of order
+            rec.write(i, data[i])
+        assert len(rec) == 5
+        for i in range(5):
+            np.testing.assert_array_equal(rec.read(i), data[i])
+
+
+def test_shots_from_cuts_cover_every_frame_once():
+    shots = pipeline.shots_from_cuts([12, 5, 12, 0, 40], 30)
+    assert [(s.start, s.stop) for s in shots] == [(0, 5), (5, 12), (12, 30)]
+    assert [s.index for s in shots] == [0, 1, 2]
+
+
+def test_producer_forwards_worker_exception():
+    def boom():
+        yield 1
+        raise ValueError("decode failed")
+
+    source = pipeline.Producer(boom)
+    got = []
+    with pytest.raises(ValueError, match="decode failed"):
+        for item in source:
+            got.append(item)
+    assert got == [1]
+    source.close()
+
+
+# --------------------------------------------------------------------------- video runs
+
+
+def test_luma_frames_pts_and_audio_preserved(make_clip, tmp_path, colorizer):
+    src = make_clip("in.mp4", frames=14, audio=True, metadata={"title": "a test film"})
+    dst = tmp_path / "out.mp4"
+    report = colorizer.colorize_video(src, dst)
+    assert report.frames == 14 and dst.exists()
+    assert media.psnr(media.read_luma(src), media.read_luma(dst)) >= 45.0
+    assert media.read_pts(dst) == media.read_pts(src)
+    assert media.read_time_base(dst) == media.read_time_base(src)
+    assert media.read_audio_packets(dst) == media.read_audio_packets(src)
+    assert media.read_metadata(dst).get("title") == "a test film"
+    assert leftovers(tmp_path, {"in.mp4", "out.mp4"}) == []  # work folder and temp gone
+
+
+def test_output_is_colored(make_clip, tmp_path, colorizer):
+    src = make_clip("in.mp4", frames=8)
+    dst = tmp_path / "out.mkv"
+    colorizer.colorize_video(src, dst)
+    import av
+
+    with av.open(str(dst)) as c:
+        frame = next(c.decode(video=0))
+        u = frame.to_ndarray(format="yuv420p")[frame.height:]  # the U and V rows
+    assert np.abs(u.astype(int) - 128).mean() > 1.0  # not the gray input's neutral chroma
+
+
+def test_vfr_timestamps_preserved(make_clip, tmp_path, colorizer):
+    src = make_clip("vfr.mkv", frames=12, vfr=True)
+    dst = tmp_path / "vfr_out.mkv"
+    colorizer.colorize_video(src, dst)
+    assert media.read_times(dst) == media.read_times(src)
+    assert len(media.read_pts(dst)) == 12
+
+
+def test_odd_size_rotation_kept(make_clip, tmp_path, colorizer):
+    src = make_clip("odd.mp4", frames=8, size=(65, 49), pix_fmt="yuv444p", rotation=90)
+    dst = tmp_path / "odd_out.mp4"
+    colorizer.colorize_video(src, dst)
+    info = media.read_video_info(dst)
+    assert (info["width"], info["height"], info["frames"]) == (65, 49, 8)
+    assert media.read_rotation(dst) == media.read_rotation(src) == 90
+    assert media.psnr(media.read_luma(src), media.read_luma(dst)) >= 45.0
+
+
+def test_batch_size_does_not_change_the_output(make_clip, tmp_path):
+    src = make_clip("in.mp4", frames=14, cuts=(7,))
+    outs = []
+    for batch in (1, 5):
+        dst = tmp_path / f"out_b{batch}.mkv"
+        random_colorizer(batch_size=batch).colorize_video(src, dst)
+        outs.append(media.read_luma(dst))
+        import av
+
+        with av.open(str(dst)) as c:
+            outs.append(np.stack([f.to_ndarray(format="yuv420p") for f in c.decode(video=0)]))
+    np.testing.assert_array_equal(outs[0], outs[2])  # luma
+    np.testing.assert_array_equal(outs[1], outs[3])  # every decoded Y, U and V sample
+
+
+def test_multi_shot_report(make_clip, tmp_path, colorizer):
+    src = make_clip("cuts.mp4", frames=24, cuts=(8, 16))
+    report = colorizer.colorize_video(src, tmp_path / "cuts_out.mp4")
+    assert report.shots == 3 and list(report.cuts) == [8, 16]
+    assert report.frames == 24 and report.fps > 0
+    assert report.to_dict()["cuts"] == [8, 16]
+
+
+def test_on_frame_in_order_on_callers_thread(make_clip, tmp_path, colorizer):
+    import threading
+
+    src = make_clip("in.mp4", frames=10)
+    seen = []
+    caller = threading.get_ident()
+
+    def on_frame(frame):
+        assert threading.get_ident() == caller
+        assert frame.color.shape == (48, 64, 3) and frame.color.dtype == np.uint8
+        assert frame.gray.shape == (48, 64)
+        assert not frame.color.flags.writeable
+        seen.append((frame.index, frame.time.pts))
+
+    colorizer.colorize_video(src, tmp_path / "out.mp4", on_frame=on_frame)
+    assert [i for i, _ in seen] == list(range(10))
+    assert [p for _, p in seen] == media.read_pts(src)
+
+
+@pytest.mark.parametrize("how", ["false", "raise"])
+def test_on_frame_cancel_leaves_no_output(make_clip, tmp_path, colorizer, how):
+    src = make_clip("in.mp4", frames=12)
+    dst = tmp_path / "out.mp4"
+
+    def on_frame(frame):
+        if frame.index == 4:
+            if how == "raise":
+                raise Cancelled("stop")
+            return False
+        return None
+
+    with pytest.raises(Cancelled):
+        colorizer.colorize_video(src, dst, on_frame=on_frame)
+    assert not dst.exists()
+    assert leftovers(tmp_path, {"in.mp4"}) == []
+
+
+def test_existing_output_and_input_as_output_refused(make_clip, tmp_path, colorizer):
+    from vidcolor.errors import InputError
+
+    src = make_clip("in.mp4", frames=6)
+    with pytest.raises(InputError, match="input"):
+        colorizer.colorize_video(src, src, overwrite=True)
+    dst = tmp_path / "exists.mp4"
+    dst.write_bytes(b"keep me")
+    with pytest.raises(InputError, match="exists"):
+        colorizer.colorize_video(src, dst)
+    assert dst.read_bytes() == b"keep me"
+    colorizer.colorize_video(src, dst, overwrite=True)
+    assert media.read_video_info(dst)["frames"] == 6
+
+
+def test_decode_errors_filled_and_counted_or_strict(tmp_path, colorizer):
+    src = media.make_corrupt_clip(tmp_path / "bad.mov", frames=12, bad=(5,))
+    report = colorizer.colorize_video(src, tmp_path / "bad_out.mkv")
+    assert report.decode_errors_filled == 1
+    assert media.read_video_info(tmp_path / "bad_out.mkv")["frames"] == 12
+    with pytest.raises(DecodeError):
+        colorizer.colorize_video(src, tmp_path / "strict_out.mkv", strict=True)
+    assert not (tmp_path / "strict_out.mkv").exists()
+    assert leftovers(tmp_path, {"bad.mov", "bad_out.mkv"}) == []
+
+
+def test_full_disk_is_a_clear_error_and_cleans_up(make_clip, tmp_path, colorizer, monkeypatch):
+    src = make_clip("in.mp4", frames=10)
+    dst = tmp_path / "out.mp4"
+    real = os.pwrite
+    calls = {"n": 0}
+
+    def pwrite(fd, data, offset):
+        calls["n"] += 1
+        if calls["n"] > 5:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data, offset)
+
+    monkeypatch.setattr(pipeline.os, "pwrite", pwrite)
+    with pytest.raises(OutputError, match="No space left"):
+        colorizer.colorize_video(src, dst)
+    assert not dst.exists()
+    assert leftovers(tmp_path, {"in.mp4"}) == []
+
+
+# --------------------------------------------------------------------------- signals, resume
+
+_RUNNER = """
+import sys, time
+sys.path.insert(0, {tests!r})
+import test_pipeline as tp
+from vidcolor import pipeline
+slow = pipeline.colorize_shot
+def colorize_shot(*args, **kwargs):  # slow each shot down so the parent can signal mid-run
+    time.sleep(float(sys.argv[3]))
+    return slow(*args, **kwargs)
+pipeline.colorize_shot = colorize_shot
+from vidcolor import cli
+"""
+
+
+def _cli_with_slow_shots(tmp_path: Path, args: list[str], delay: float) -> subprocess.Popen:
+    weights_file = tmp_path / "random.safetensors"
+    if not weights_file.exists():
+        random_weights_file(weights_file)
+    script = tmp_path / "runner.py"
+    script.write_text(_RUNNER.format(tests=str(REPO / "tests")) + "cli.main(sys.argv[4:])\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_WAIT_POLICY": "PASSIVE"}
+    cmd = [sys.executable, str(script), "-", "-", str(delay), *args,
+           "--weights", str(weights_file), "--working-size", str(WORKING_SIZE),
+           "--device", "cpu", "--progress", "none"]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _wait_for(path_glob, folder: Path, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if list(folder.glob(path_glob)):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _decoded(path: Path) -> np.ndarray:
+    import av
+
+    with av.open(str(path)) as c:
+        return np.stack([f.to_ndarray(format="yuv420p") for f in c.decode(video=0)])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_stops_cleanly(make_clip, tmp_path, sig, code):
+    src = make_clip("in.mp4", frames=24, cuts=(8, 16))
+    dst = tmp_path / "out.mp4"
+    proc = _cli_with_slow_shots(tmp_path, [str(src), "-o", str(dst)], delay=1.0)
+    assert _wait_for("out.mp4.vidcolor-work/ab_00000.done", tmp_path)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not dst.exists()
+    assert not list(tmp_path.glob(".out*"))  # no temp output
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_equals_uninterrupted(make_clip, tmp_path):
+    src = make_clip("in.mp4", frames=24, cuts=(8, 16))
+    ref = tmp_path / "ref.mkv"
+    proc = _cli_with_slow_shots(tmp_path, [str(src), "-o", str(ref)], delay=0.0)
+    assert proc.wait(timeout=120) == 0, proc.stderr.read()
+
+    dst = tmp_path / "out.mkv"
+    proc = _cli_with_slow_shots(tmp_path, [str(src), "-o", str(dst)], delay=1.5)
+    assert _wait_for("out.mkv.vidcolor-work/ab_00000.done", tmp_path)
+    proc.kill()  # SIGKILL: no cleanup code runs
+    proc.wait(timeout=30)
+    assert not dst.exists()
+    work = tmp_path / "out.mkv.vidcolor-work"
+    assert work.is_dir()
+    done_before = sorted(p.name for p in work.glob("*.done"))
+    assert done_before and len(done_before) < 3
+
+    proc = _cli_with_slow_shots(tmp_path, [str(src), "-o", str(dst), "--resume",
+                                           "--report", str(tmp_path / "report.json")], 0.0)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    import json
+
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["resumed_shots"] == len(done_before)
+    np.testing.assert_array_equal(_decoded(dst), _decoded(ref))
+    assert not work.exists()
+    assert not list(tmp_path.glob(".out*"))
