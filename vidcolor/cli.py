@@ -27,6 +27,7 @@ from typing import Any  # noqa: E402
 
 import click  # noqa: E402
 
+from vidcolor import __version__  # noqa: E402
 from vidcolor.errors import Cancelled, InputError, VidcolorError  # noqa: E402
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
@@ -49,12 +50,21 @@ class DefaultGroup(click.Group):
         formatter.write_usage(ctx.command_path, "COMMAND [ARGS]...")
 
 
+class _StderrHandler(logging.Handler):
+    """Log records as ``vidcolor: warning: ...`` lines on the current ``sys.stderr``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            click.echo(f"vidcolor: {record.levelname.lower()}: {record.getMessage()}",
+                       err=True)
+        except Exception:  # noqa: BLE001 - logging must never break the run
+            self.handleError(record)
+
+
 def _setup_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("vidcolor: warning: %(message)s"))
     logger = logging.getLogger("vidcolor")
-    if not logger.handlers:
-        logger.addHandler(handler)
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
     logger.setLevel(logging.WARNING)
     logger.propagate = False
 
@@ -79,7 +89,7 @@ def _guard(fn: Callable[[], Any]) -> Any:
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="vidcolor")
+@click.version_option(version=__version__, prog_name="vidcolor")
 def cli() -> None:
     """Colorize black-and-white film from a few color hints.
 
