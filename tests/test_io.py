@@ -199,7 +199,8 @@ def test_iter_luma_resizes_to_working_size(clip):
     assert all(g.shape == (24, 32) for _, g in frames)
     full = next(iter(iter_luma(clip)))[1]
     expected = cv2.resize(full, (32, 24), interpolation=cv2.INTER_AREA)
-    np.testing.assert_array_equal(frames[0][1], expected)
+    # resized before the range mapping: the same picture to within one code
+    assert np.abs(frames[0][1].astype(int) - expected).max() <= 1
 
 
 @pytest.mark.parametrize("vfr", [False, True], ids=["cfr", "vfr"])

@@ -120,6 +120,8 @@ def luma_to_full_range(y: np.ndarray, bit_depth: int = 8) -> np.ndarray:
     Returns:
         ``(H, W)`` uint8 gray in 0..255 (codes outside the nominal range are clipped).
     """
+    if bit_depth == 8 and y.dtype == np.uint8:
+        return cv2.LUT(y, luma_lut(8, False))
     return luma_lut(bit_depth, False)[y]
 
 
@@ -127,11 +129,12 @@ def resize_gray(gray: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     """Resize a gray image to ``size = (width, height)`` with area averaging.
 
     Args:
-        gray: ``(H, W)`` uint8.
+        gray: ``(H, W)`` uint8 (or uint16 codes).
         size: target ``(width, height)``, or None to return ``gray`` unchanged.
 
     Returns:
-        ``(height, width)`` uint8.
+        ``(height, width)``, same dtype (area averaging when shrinking, bilinear when
+        growing).
     """
     if size is None or (gray.shape[1], gray.shape[0]) == tuple(size):
         return gray
@@ -175,11 +178,16 @@ def _plane_array(frame: av.VideoFrame) -> tuple[np.ndarray, int] | None:
     return arr, bits
 
 
-def frame_gray(frame: av.VideoFrame) -> np.ndarray:
+def frame_gray(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
     """Full-range 8-bit gray of a decoded frame, read from its Y plane when it has one.
+
+    When resizing, the stored codes are resized first and mapped to full range after
+    (the mapping is affine, so the order changes values by at most 1 code), which makes
+    the range mapping cost the working size, not the full size.
 
     Args:
         frame: a decoded PyAV video frame of any pixel format.
+        size: ``(width, height)`` to resize to (see :func:`resize_gray`), or None.
 
     Returns:
         ``(H, W)`` uint8 in 0..255 (a new array, not a view of the frame).
@@ -187,10 +195,14 @@ def frame_gray(frame: av.VideoFrame) -> np.ndarray:
     full = is_full_range(frame.format.name, int(frame.color_range))
     planar = _plane_array(frame)
     if planar is None:
-        return _gray_via_swscale(frame)
+        return resize_gray(_gray_via_swscale(frame), size)
     codes, bits = planar
-    if bits == 8 and full:
-        return codes.copy()
+    if size is not None:
+        codes = resize_gray(codes, size)
+    if bits == 8:
+        if full:
+            return codes.copy() if size is None else codes
+        return cv2.LUT(codes, luma_lut(8, False))
     return luma_lut(bits, full)[codes]
 
 
@@ -402,7 +414,7 @@ def _synth_pts(index: int, rate, time_base: Fraction, last_pts: int | None) -> i
 
 def _iter_luma(path, size, strict, report):
     for time, frame in iter_frames(path, strict=strict, report=report):
-        yield time, resize_gray(frame_gray(frame), size)
+        yield time, frame_gray(frame, size)
 
 
 def _iter_planes(path, strict, report):
