@@ -69,20 +69,23 @@ class TemporalState:
 
     Attributes:
         pending: frames of the current shot already through the forward pass and not yet
-            returned (at most ``window + 1``), oldest first.
+            returned (at most ``window``), oldest first.
+        last: the last frame received in the current shot (its forward result and luma),
+            which the next frame is blended with; None at a shot start.
         received: frames received since the start of the stream.
         emitted: frames returned since the start of the stream; the next returned frame has
             this index.
     """
 
     pending: tuple[_Pending, ...] = field(default=(), repr=False)
+    last: _Pending | None = field(default=None, repr=False)
     received: int = 0
     emitted: int = 0
 
     @property
     def in_shot(self) -> bool:
         """True when a shot is under way (a new frame would be blended with the previous)."""
-        return bool(self.pending)
+        return self.last is not None
 
 
 def _consistency(flow: torch.Tensor, flow_back_warped: torch.Tensor) -> torch.Tensor:
@@ -242,22 +245,24 @@ def smooth(
     strength = float(options.strength)
     for i in range(n):
         starts = bool(new_shot[i]) if new_shot is not None else False
-        if starts and state.pending:
+        if starts and state.in_shot:
             done, state = _end_shot(state, options)
             outs += done
         pending = list(state.pending)
         lum = luma_t[i]
-        if not pending:
+        prev = state.last
+        if prev is None:
             forward = ab[i]
         else:
-            prev = pending[-1]
             w_next, w_prev = pair_weights(
                 prev.luma[None], lum[None], fwd[i : i + 1], bwd[i : i + 1]
             )
             warped = warp(prev.forward[None], bwd[i : i + 1])[0]
             forward = ab[i] + strength * w_next[0] * (warped - ab[i])
-            pending[-1] = replace(prev, next_flow=fwd[i], next_weight=strength * w_prev[0])
-        pending.append(_Pending(forward=forward, luma=lum, next_flow=None, next_weight=None))
+            if pending:  # the previous frame still waits for its backward window
+                pending[-1] = replace(prev, next_flow=fwd[i], next_weight=strength * w_prev[0])
+        current = _Pending(forward=forward, luma=lum, next_flow=None, next_weight=None)
+        pending.append(current)
         # Frames whose whole backward window has arrived are final.
         ready = len(pending) - options.window
         if ready > 0:
@@ -265,6 +270,7 @@ def smooth(
             pending = pending[ready:]
         state = TemporalState(
             pending=tuple(pending),
+            last=current,
             received=state.received + 1,
             emitted=state.emitted + max(ready, 0),
         )
