@@ -26,7 +26,8 @@ Usage::
         [--clips davis/*.mp4 bikes_5cuts.mp4] [--max-frames 60] [--json out.json]
     python benchmarks/temporal.py ../shared/data/video --model propagate   # no network:
         # the edge-aware hint propagation of vidcolor.models.propagate, per frame
-    python benchmarks/temporal.py --smooth-speed   # the temporal stage's own cost per frame
+    python benchmarks/temporal.py --smooth-speed --warp-speed  # the stage's own cost per frame
+    python benchmarks/temporal.py ../shared/data/video --flow-presets  # DIS preset choice
 """
 
 from __future__ import annotations
@@ -344,6 +345,85 @@ def smooth_speed(size=(256, 456), frames=48) -> None:
             print(f"smooth {dev} {h}x{w} window={window}: {1000 * dt:.1f} ms/frame")
 
 
+def flow_presets(video_dir: Path, frames: int = 30) -> None:
+    """DIS presets at working resolution: time per flow, luma residual on consistent pixels
+    of real pairs (DAVIS), and end-point error on synthetic smooth warps of real frames."""
+    from vidcolor.temporal.flow import PRESETS
+
+    clips = sorted((video_dir / "davis").glob("*.mp4"))
+    data = []
+    for c in clips:
+        rgb = read_rgb(c, frames)
+        h, w = rgb.shape[1:3]
+        s = 256 / min(h, w)
+        size = (round(w * s / 8) * 8, round(h * s / 8) * 8)
+        data.append(
+            [
+                cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA)
+                for f in rgb
+            ]
+        )
+    rng = np.random.default_rng(0)
+    print(
+        "| preset | ms per flow | luma residual (consistent px) | consistent share "
+        "| synthetic EPE (px) |"
+    )
+    print("|---|---|---|---|---|")
+    for preset in PRESETS:
+        est = FlowEstimator(preset)
+        spent, n, res, share, epe = 0.0, 0, [], [], []
+        for fr in data:
+            for a, b in zip(fr[:-1], fr[1:], strict=True):
+                t0 = time.perf_counter()
+                bwd = est(b, a)
+                spent += time.perf_counter() - t0
+                n += 1
+                fwd = est(a, b)
+                r = np.abs(warp_image(a.astype(np.float32), bwd) - b.astype(np.float32))
+                m = forward_backward_mask(bwd, fwd)
+                res.append(r[m].mean())
+                share.append(m.mean())
+            a = fr[0]
+            h, w = a.shape
+            truth = cv2.resize(
+                rng.normal(0, 4, (6, 10, 2)).astype(np.float32),
+                (w, h),
+                interpolation=cv2.INTER_CUBIC,
+            )
+            b = warp_image(a, truth)  # b[x] = a[x + truth(x)]: the flow from b to a is truth
+            epe.append(np.linalg.norm(est(b, a) - truth, axis=2)[8:-8, 8:-8].mean())
+        print(
+            f"| {preset} | {1000 * spent / n:.1f} | {np.mean(res):.2f} | {np.mean(share):.3f} "
+            f"| {np.mean(epe):.3f} |"
+        )
+
+
+def warp_speed(size=(256, 456), batch=4, repeat=20) -> None:
+    """cv2.remap vs kornia remap on the CPU (and kornia on CUDA when present)."""
+    import torch
+
+    from vidcolor.temporal.warp import warp_ab
+
+    h, w = size
+    ab = torch.randn(batch, 2, h, w) * 40
+    flow = torch.randn(batch, 2, h, w) * 3
+    runs = [("cpu", "cv2"), ("cpu", "kornia")]
+    if torch.cuda.is_available():
+        runs.append(("cuda", "kornia"))
+    for dev, backend in runs:
+        a, f = ab.to(dev), flow.to(dev)
+        warp_ab(a, f, backend=backend)
+        if dev == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            warp_ab(a, f, backend=backend)
+        if dev == "cuda":
+            torch.cuda.synchronize()
+        dt = (time.perf_counter() - t0) / repeat / batch
+        print(f"warp_ab {backend} on {dev} {h}x{w}: {1000 * dt:.2f} ms/frame")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -359,9 +439,17 @@ def main() -> None:
     ap.add_argument("--windows", default="4", help="comma-separated backward windows to run")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--smooth-speed", action="store_true")
+    ap.add_argument("--warp-speed", action="store_true")
+    ap.add_argument("--flow-presets", action="store_true", help="needs video_dir")
     args = ap.parse_args()
-    if args.smooth_speed:
-        smooth_speed()
+    if args.smooth_speed or args.warp_speed:
+        if args.warp_speed:
+            warp_speed()
+        if args.smooth_speed:
+            smooth_speed()
+        return
+    if args.flow_presets:
+        flow_presets(args.video_dir)
         return
     if args.video_dir is None:
         ap.error("video_dir is required")
