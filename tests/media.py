@@ -157,6 +157,7 @@ def make_clip(
     audio_rate: int = 48000,
     audio_layout: str = "mono",
     audio_gap: int = 0,
+    faststart: bool = False,
 ) -> Path:
     """Write a tiny gray test clip.
 
@@ -183,6 +184,7 @@ def make_clip(
         audio_layout: audio channel layout (``"mono"``, ``"stereo"``, ``"5.1"``).
         audio_gap: samples of silence-without-samples after the first audio packet: every
             later packet's timestamp is shifted by this much (real files have such gaps).
+        faststart: mp4/mov index (moov) at the front, so a truncated copy still opens.
 
     Returns:
         ``path`` as a Path.
@@ -190,7 +192,7 @@ def make_clip(
     path = Path(path)
     width, height = size
     rate = Fraction(fps)
-    container = av.open(str(path), "w")
+    container = av.open(str(path), "w", options={"movflags": "faststart"} if faststart else {})
     try:
         if metadata:
             container.metadata.update(metadata)

@@ -250,6 +250,18 @@ def test_strict_turns_a_corrupt_packet_into_an_error(tmp_path):
         list(iter_luma(src, strict=True))
 
 
+def test_truncated_file_with_index_up_front_is_reported(make_clip, tmp_path):
+    src = make_clip("fs.mp4", frames=24, pattern="noise", faststart=True)
+    cut = media.make_truncated(src, tmp_path / "cut.mp4", fraction=0.5)
+    assert probe(cut).frame_count == 24  # the index still promises every frame
+    report = DecodeReport()
+    frames = list(iter_luma(cut, report=report))
+    assert 0 < len(frames) < 24
+    assert report.missing == 24 - len(frames) and "truncated" in report.messages[-1]
+    with pytest.raises(DecodeError, match="truncated"):
+        list(iter_luma(cut, strict=True))
+
+
 def test_prefetch_gives_the_same_frames(clip):
     plain = [(t, g) for t, g in iter_luma(clip)]
     with iter_luma(clip, prefetch=2) as threaded:

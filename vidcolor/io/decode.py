@@ -54,18 +54,21 @@ class DecodeReport:
             (error concealment); they are passed on as decoded.
         dropped: failed packets whose timestamp could not be placed in the sequence
             (no pts, or earlier than a frame already emitted); nothing was emitted for them.
+        missing: frames the container declares but that could not be read at all (a
+            truncated file: the stream ends early); 0 when complete or not declared.
         messages: one human-readable line per problem, for warnings and the run report.
     """
 
     filled: list[int] = field(default_factory=list)
     concealed: list[int] = field(default_factory=list)
     dropped: int = 0
+    missing: int = 0
     messages: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> int:
-        """Total number of frames that were filled, concealed or dropped."""
-        return len(self.filled) + len(self.concealed) + self.dropped
+        """Total number of frames that were filled, concealed, dropped or missing."""
+        return len(self.filled) + len(self.concealed) + self.dropped + self.missing
 
 
 @dataclass(frozen=True)
@@ -298,6 +301,20 @@ def iter_frames(
             raise DecodeError(
                 "zero frames decoded from the video stream (expected at least one frame)",
                 path=path,
+            )
+        declared = stream.frames or 0
+        if declared > state.index + report.dropped:
+            missing = declared - state.index - report.dropped
+            if strict:
+                raise DecodeError(
+                    f"found {state.index} frames, the container declares {declared} (the "
+                    "file looks truncated; run without --strict to keep what can be read)",
+                    path=path,
+                )
+            report.missing = missing
+            report.messages.append(
+                f"the container declares {declared} frames but only {state.index} could be "
+                "read: the file looks truncated"
             )
     finally:
         container.close()
