@@ -27,7 +27,20 @@ class VIDCOLOR_OT_add_hint_frame(bpy.types.Operator):
         return strip is not None and strip.type == "MOVIE"
 
     def execute(self, context):
-        """Run ``vidcolor hints template`` for the movie frame under the playhead."""
+        """Run ``vidcolor hints template`` for the movie frame under the playhead.
+
+        Waits for the CLI (one frame: a few seconds, mostly its start-up) under a wait cursor.
+        """
+        window = context.window
+        if window is not None:
+            window.cursor_modal_set("WAIT")
+        try:
+            return self._export(context)
+        finally:
+            if window is not None:
+                window.cursor_modal_restore()
+
+    def _export(self, context):
         scene = compat.sequencer_scene(context)
         editor = scene.sequence_editor
         try:

@@ -59,7 +59,7 @@ class VIDCOLOR_OT_colorize_strip(bpy.types.Operator):
         status.scene_name = scene.name
         status.strip_name = strip.name
         status.status = "Starting..."
-        watch.schedule(watch.JobWatcher(job, token, scene.name, strip.name))
+        watch.schedule(watch.JobWatcher(job, token, scene, strip.name))
         watch.tag_redraw()
         self.report({"INFO"}, f"VidColor: colorizing {strip.name!r} into {job.output}")
         return {"FINISHED"}

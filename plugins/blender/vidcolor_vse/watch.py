@@ -27,14 +27,17 @@ class JobWatcher:
     Args:
         job: a started job.
         token: the ``vidcolor_job.token`` this job was started under.
-        scene_name: the scene that holds the source strip.
+        scene: the scene that holds the source strip.
         strip_name: the source strip's name.
     """
 
-    def __init__(self, job: CliJob, token: str, scene_name: str, strip_name: str):
+    def __init__(self, job: CliJob, token: str, scene, strip_name: str):
         self.job = job
         self.token = token
-        self.scene_name = scene_name
+        self.scene_name = scene.name
+        # Unique within this Blender session and renewed by every file load, so a result never
+        # lands in a scene of another file that happens to have the same name (None before 4.1).
+        self.scene_uid = getattr(scene, "session_uid", None)
         self.strip_name = strip_name
         self.result_strip_name: str | None = None
         # One bound-method object, so bpy.app.timers can find it again (is_registered).
@@ -80,13 +83,22 @@ class JobWatcher:
         self.result_strip_name = added.name
         status.status = f"{self.job.status_text()}: added {added.name!r} on channel {added.channel}"
 
+    def _find_scene(self):
+        if self.scene_uid is None:
+            return bpy.data.scenes.get(self.scene_name)
+        for scene in bpy.data.scenes:
+            if scene.session_uid == self.scene_uid:
+                return scene
+        return None
+
     def _add_strip(self):
-        scene = bpy.data.scenes.get(self.scene_name)
+        scene = self._find_scene()
         editor = None if scene is None else scene.sequence_editor
         source = None if editor is None else compat.all_strips(editor).get(self.strip_name)
         if source is None:
             raise strips.StripError(
-                f"strip {self.strip_name!r} of scene {self.scene_name!r} no longer exists"
+                f"strip {self.strip_name!r} of scene {self.scene_name!r} no longer exists "
+                "(deleted or renamed, or another file was opened)"
             )
         return strips.add_result_strip(editor, source, str(self.job.output))
 
