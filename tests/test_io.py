@@ -276,9 +276,10 @@ def test_prefetch_gives_the_same_frames(clip):
 
 @pytest.mark.parametrize("ext", [".mp4", ".mkv", ".mov", ".webm"])
 def test_output_luma_equals_input_luma(make_clip, tmp_path, ext):
-    src = make_clip("src.mp4", frames=12)
+    src = make_clip("src.mp4", frames=12, size=(128, 96))
     dst = tmp_path / f"out{ext}"
-    colorize_copy(src, dst)
+    writer = colorize_copy(src, dst)
+    assert writer.crf == 16  # the default, not the finer thumbnail setting
     y_in, y_out = media.read_luma(src), media.read_luma(dst)
     assert y_out.shape == y_in.shape
     assert clip_psnr(y_in, y_out) >= 45.0  # default crf (16)
@@ -377,6 +378,24 @@ def test_odd_dimensions(make_clip, tmp_path, ext, pix_fmt):
     got = media.read_video_info(dst)
     assert (got["width"], got["height"], got["frames"]) == (33, 17, 12)
     assert clip_psnr(media.read_luma(src), media.read_luma(dst)) > 40
+
+
+@pytest.mark.parametrize("size", [(16, 16), (33, 17), (64, 48)])
+def test_thumbnail_sizes_keep_luma(make_clip, tmp_path, size):
+    pix_fmt = "yuv444p" if size[0] % 2 or size[1] % 2 else "yuv420p"
+    src = make_clip("tiny.mp4", size=size, pix_fmt=pix_fmt)
+    dst = tmp_path / "out.mp4"
+    writer = colorize_copy(src, dst)
+    assert writer.crf == 12
+    assert clip_psnr(media.read_luma(src), media.read_luma(dst)) >= 45.0
+
+
+def test_unknown_codec_is_an_input_error(clip, tmp_path):
+    with pytest.raises(InputError, match="codec"), VideoWriter(
+        tmp_path / "o.mp4", probe(clip), EncodeOptions(codec="no-such-codec")
+    ):
+        pass
+    assert leftovers(tmp_path) == []
 
 
 def test_ten_bit_input_writes_eight_bit_with_same_luma(make_clip, tmp_path):
