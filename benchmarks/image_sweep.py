@@ -13,7 +13,8 @@ Protocol (Zhang et al. 2017, section 4.1, as in their evaluation code):
 Hints come from a generator seeded by (seed, image index, N), so every method sees exactly the
 same hints, and a run with ``--limit`` scores the same hints as the first images of a full run.
 
-Methods: ``gray`` (ab = 0), ``levin`` (Levin et al. 2004, vidcolor.models.levin) and
+Methods: ``gray`` (ab = 0), ``levin`` (Levin et al. 2004, vidcolor.models.levin),
+``propagate`` (the network's edge-aware propagation input alone, no network) and
 ``vidcolor`` (the hint network, ``--weights``).
 
 Example::
@@ -114,6 +115,13 @@ def levin_method(lightness: np.ndarray, hint_ab: np.ndarray, mask: np.ndarray) -
     )
 
 
+def propagate_method(lightness: np.ndarray, hint_ab: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The network's extra input alone: edge-aware hint propagation (no network)."""
+    from vidcolor.models.propagate import propagate_batch
+
+    return propagate_batch(lightness, hint_ab, mask)[..., :2]
+
+
 def vidcolor_method(weights: str, device: str, batch_size: int) -> Method:
     """The hint network, loaded once."""
     from vidcolor.models.inference import HintColorizer
@@ -129,6 +137,7 @@ def sweep_dataset(
     seed: int = 0,
     limit: int | None = None,
     log: Callable[[str], None] = print,
+    side: int = SIDE,
 ) -> dict:
     """Score every method on every image of one folder.
 
@@ -141,7 +150,7 @@ def sweep_dataset(
     psnr: dict[str, dict[str, list[float]]] = {m: {str(n): [] for n in ns} for m in methods}
     seconds = dict.fromkeys(methods, 0.0)
     for index, path in enumerate(paths):
-        rgb = load_rgb(path)
+        rgb = load_rgb(path, side)
         lab = rgb_to_lab(rgb)
         lightness, ab = lab[..., 0], lab[..., 1:]
         hints = [
@@ -196,6 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ns", default=",".join(map(str, SWEEP_N)), help="hint counts")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="first K images per folder")
+    parser.add_argument("--side", type=int, default=SIDE, help="resize side (protocol: 256)")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -208,22 +218,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             methods[name] = gray_method
         elif name == "levin":
             methods[name] = levin_method
+        elif name == "propagate":
+            methods[name] = propagate_method
         elif name == "vidcolor":
             methods[name] = vidcolor_method(args.weights, args.device, args.batch_size)
         else:
-            parser.error(f"unknown method {name!r}; expected gray, levin or vidcolor")
+            parser.error(f"unknown method {name!r}; expected gray, levin, propagate or vidcolor")
 
     def log(msg: str) -> None:
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
     report = {
-        "protocol": {"side": SIDE, "patch": PATCH, "ns": ns, "seed": args.seed,
+        "protocol": {"side": args.side, "patch": PATCH, "ns": ns, "seed": args.seed,
                      "limit": args.limit, "weights": args.weights},
         "datasets": {},
     }
     for directory in args.dirs:
-        result = sweep_dataset(directory, methods, ns, args.seed, args.limit, log)
+        result = sweep_dataset(directory, methods, ns, args.seed, args.limit, log, args.side)
         summary = {
             m: {str(n): dict(zip(("mean", "se"), summarize(result["psnr"][m][str(n)]),
                                  strict=True)) for n in ns}

@@ -8,9 +8,10 @@ SciPy's sparse direct solver for both chroma channels at once.
 The affinity follows the authors' reference code: ``w_rs = exp(-(Y_r - Y_s)^2 / c_r)`` with
 ``c_r`` 0.6 times the variance of the 3x3 window, raised so the most similar neighbour keeps at
 least 1% weight, and never below 2e-6; weights are normalised to sum to one. ``Y`` is the
-lightness scaled to [0, 1]. A tiny ridge (1e-6 on the diagonal) keeps the system regular when a
-region is walled off from every hint by edges so sharp that its weights underflow; such a
-region comes out gray instead of as NaN, and everything else moves by far less than 0.01.
+lightness scaled to [0, 1]. (With that window rule no weight can underflow to zero, since a
+neighbour's squared difference is at most 9 window variances; still, should a pixel have no
+chain of non-zero weights leading to a hint, which would make the system singular, it is held
+at gray.)
 
 SciPy is an optional dependency (the ``bench`` extra); it is imported when a function here runs.
 """
@@ -23,7 +24,6 @@ from vidcolor.errors import InputError
 
 # The 8 neighbours of a 3x3 window, as (dy, dx).
 _OFFSETS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0))
-_RIDGE = 1e-6
 
 
 def affinity_weights(lightness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,6 +73,7 @@ def levin_colorize(lightness: np.ndarray, hint_ab: np.ndarray, hint_mask: np.nda
         InputError: when the shapes do not agree.
     """
     from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import breadth_first_order
     from scipy.sparse.linalg import spsolve
 
     if lightness.ndim != 2:
@@ -93,16 +94,24 @@ def levin_colorize(lightness: np.ndarray, hint_ab: np.ndarray, hint_mask: np.nda
     index = np.arange(n).reshape(h, w)
     index_pad = np.pad(index, 1, mode="edge")
     cols = np.stack([index_pad[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy, dx in _OFFSETS])
-    keep = valid & ~hinted[None]  # hinted rows are identity rows
     rows = np.broadcast_to(index, cols.shape)
-    diagonal = np.where(hinted.reshape(-1), 1.0, 1.0 + _RIDGE)
-    data = np.concatenate([diagonal, -weights[keep]])
+    linked = valid & (weights > 0)
+    # Pixels with a chain of non-zero weights to a hint: reachable from the hints along
+    # reversed edges (node n is a virtual source linked to every hinted pixel).
+    flat_hinted = hinted.reshape(-1)
+    src = np.concatenate([cols[linked], np.full(int(flat_hinted.sum()), n)])
+    dst = np.concatenate([rows[linked], np.flatnonzero(flat_hinted)])
+    reverse = csr_matrix((np.ones(len(src)), (src, dst)), shape=(n + 1, n + 1))
+    reached = np.zeros(n + 1, dtype=bool)
+    reached[breadth_first_order(reverse, n, directed=True, return_predecessors=False)] = True
+    fixed = (flat_hinted | ~reached[:n]).reshape(h, w)  # identity rows
+    keep = linked & ~fixed[None]
+    data = np.concatenate([np.ones(n), -weights[keep]])
     row_idx = np.concatenate([np.arange(n), rows[keep]])
     col_idx = np.concatenate([np.arange(n), cols[keep]])
     matrix = csr_matrix((data, (row_idx, col_idx)), shape=(n, n))
 
     rhs = np.zeros((n, 2), dtype=np.float64)
-    flat_hinted = hinted.reshape(-1)
     rhs[flat_hinted] = hint_ab.reshape(n, 2)[flat_hinted]
     solution = spsolve(matrix.tocsc(), rhs)
     return np.asarray(solution, dtype=np.float32).reshape(h, w, 2)
