@@ -1,0 +1,581 @@
+"""Train the hint network: ``python -m vidcolor.train --data ../shared/data/train --name q``.
+
+What it does (SIGGRAPH17 protocol, see :mod:`vidcolor.models.simulate`):
+
+* decodes every training image once into RAM (RGB uint8) and skips near-gray ones;
+* holds out a fixed slice of them (every ``val_every``-th file by name) for validation;
+* draws batches of random crops (random scale and aspect, flips) with simulated user hints,
+  computes the edge-aware propagation of the hints (:mod:`vidcolor.models.propagate`) as the
+  network's extra input, and minimises the smooth-L1 loss (delta = 1 ab unit) on ab;
+* trains the 529-way class head (palette suggestions) with cross-entropy on the detached
+  model8 features, so it never pulls the regression trunk;
+* keeps an exponential moving average of the weights (the exported model);
+* every few minutes writes a resumable checkpoint (model, EMA, optimizer, step, RNG states) to
+  ``runs/<name>/checkpoint.pt`` and logs the loss to ``runs/<name>/log.jsonl``; every
+  ``val_minutes`` it logs the validation PSNR (256x256, 6x6 Gaussian hints, N = 0/10/100;
+  the image-sweep protocol on held-out training images);
+* ``--export PATH`` writes the EMA weights as safetensors with the registry contract.
+
+Runs on the CPU or CUDA (``--device auto`` picks CUDA when present).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import click
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vidcolor.color import lab_to_rgb, rgb_to_lab
+from vidcolor.errors import InputError
+from vidcolor.models.propagate import CHANNELS, DEFAULT_PARAMS, propagate_batch
+from vidcolor.models.siggraph17 import SIGGRAPHGenerator, ab_to_bin, count_parameters
+from vidcolor.models.simulate import HintSampler, place_patches
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+CHECKPOINT = "checkpoint.pt"
+LOG = "log.jsonl"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run (saved in the checkpoint and the log).
+
+    Attributes:
+        width_mult: network width multiplier.
+        crop: training crop side in pixels (multiple of 8).
+        batch: crops per step.
+        steps: total optimizer steps (the LR schedule ends there).
+        lr: peak Adam learning rate.
+        warmup: linear warm-up steps.
+        weight_decay: AdamW weight decay.
+        ema: decay of the weight moving average.
+        class_weight: weight of the class-head cross-entropy.
+        min_scale: smallest random rescale of an image before cropping.
+        gray_chroma: images whose mean chroma (ab magnitude) is below this are skipped.
+        val_every: every this-many-th image (sorted by name) is held out for validation.
+        val_images: at most this many held-out images are scored.
+        val_size: side of the (square) validation images; 256 is the sweep protocol.
+        dense_share: share of samples with a log-uniform (dense) hint count.
+        max_points: largest dense hint count.
+        seed: seed of every random draw.
+    """
+
+    width_mult: float = 0.25
+    crop: int = 128
+    batch: int = 16
+    steps: int = 6000
+    lr: float = 1e-3
+    warmup: int = 200
+    weight_decay: float = 1e-4
+    ema: float = 0.999
+    class_weight: float = 1.0
+    min_scale: float = 0.55
+    gray_chroma: float = 4.0
+    val_every: int = 40
+    val_images: int = 48
+    val_size: int = 256
+    dense_share: float = 0.5
+    max_points: int = 128
+    seed: int = 0
+
+    def sampler(self) -> HintSampler:
+        """The simulated user of this run."""
+        return HintSampler(dense_share=self.dense_share, max_points=self.max_points)
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files directly in ``folder``, sorted by name."""
+    if not folder.is_dir():
+        raise InputError("not a folder; expected a folder of color images", path=folder)
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise InputError(f"no images found (looked for {IMAGE_SUFFIXES})", path=folder)
+    return paths
+
+
+def mean_chroma(rgb: np.ndarray) -> float:
+    """Mean ab magnitude of an RGB uint8 image (0 for a gray one), on a small copy."""
+    small = cv2.resize(rgb, (64, 64), interpolation=cv2.INTER_AREA)
+    ab = rgb_to_lab(small)[..., 1:]
+    return float(np.sqrt((ab**2).sum(axis=2)).mean())
+
+
+def load_images(
+    folder: Path, config: TrainConfig
+) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """Decode the training folder once.
+
+    Returns:
+        ``(train, val, skipped)``: RGB uint8 images for training and for validation, and
+        the names of the near-gray images left out.
+    """
+    train, val, skipped = [], [], []
+    for i, path in enumerate(list_images(folder)):
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise InputError("cannot be read as an image", path=path)
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        if min(rgb.shape[:2]) < config.crop:
+            skipped.append(path.name)
+            continue
+        if mean_chroma(rgb) < config.gray_chroma:
+            skipped.append(path.name)
+            continue
+        (val if i % config.val_every == 0 else train).append(rgb)
+    return train, val[: config.val_images], skipped
+
+
+def random_crop(rgb: np.ndarray, crop: int, min_scale: float, rng: np.random.Generator):
+    """A random rescale (independent per axis), crop and horizontal flip of an image.
+
+    Returns:
+        ``(crop, crop, 3)`` uint8 RGB.
+    """
+    h, w = rgb.shape[:2]
+    lo_y, lo_x = max(min_scale, crop / h), max(min_scale, crop / w)
+    sy, sx = rng.uniform(lo_y, 1.0), rng.uniform(lo_x, 1.0)
+    nh, nw = max(crop, int(round(h * sy))), max(crop, int(round(w * sx)))
+    if (nh, nw) != (h, w):
+        rgb = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
+    y = int(rng.integers(nh - crop + 1))
+    x = int(rng.integers(nw - crop + 1))
+    out = rgb[y : y + crop, x : x + crop]
+    if rng.random() < 0.5:
+        out = out[:, ::-1]
+    return np.ascontiguousarray(out)
+
+
+@dataclass
+class Batch:
+    """One training or validation batch, NCHW float32 tensors."""
+
+    lightness: torch.Tensor  # (B, 1, H, W) L in [0, 100]
+    hint_ab: torch.Tensor  # (B, 2, H, W)
+    hint_mask: torch.Tensor  # (B, 1, H, W)
+    extra: torch.Tensor  # (B, 4, H, W) propagation
+    target: torch.Tensor  # (B, 2, H, W) true ab
+
+    def to(self, device: torch.device) -> Batch:
+        """The same batch on ``device``."""
+        return Batch(*(t.to(device, non_blocking=True) for t in asdict(self).values()))
+
+
+def make_batch(labs: Sequence[np.ndarray], hints: Sequence[tuple[np.ndarray, np.ndarray]]):
+    """Stack Lab images and their hints, and compute the propagation.
+
+    Args:
+        labs: ``(H, W, 3)`` float32 Lab images of one size.
+        hints: ``(hint_ab (H, W, 2), mask (H, W))`` per image.
+
+    Returns:
+        A :class:`Batch`.
+    """
+    lab = np.stack(labs)
+    hint_ab = np.stack([h[0] for h in hints])
+    mask = np.stack([h[1] for h in hints])
+    extra = propagate_batch(lab[..., 0], hint_ab, mask, DEFAULT_PARAMS)
+
+    def nchw(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a.transpose(0, 3, 1, 2)))
+
+    return Batch(
+        lightness=nchw(lab[..., :1]),
+        hint_ab=nchw(hint_ab),
+        hint_mask=nchw(mask[..., None]),
+        extra=nchw(extra),
+        target=nchw(lab[..., 1:]),
+    )
+
+
+def train_batch(
+    images: Sequence[np.ndarray], config: TrainConfig, rng: np.random.Generator
+) -> Batch:
+    """A batch of random crops with simulated hints."""
+    sampler = config.sampler()
+    labs, hints = [], []
+    for _ in range(config.batch):
+        rgb = images[int(rng.integers(len(images)))]
+        lab = rgb_to_lab(random_crop(rgb, config.crop, config.min_scale, rng))
+        labs.append(lab)
+        hints.append(sampler.sample(lab[..., 1:], rng))
+    return make_batch(labs, hints)
+
+
+# ------------------------------------------------------------------------ validation
+
+
+def psnr_uint8(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB between two uint8 images."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 99.0 if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
+
+
+def validation_set(images: Sequence[np.ndarray], ns: Sequence[int], seed: int, size: int = 256):
+    """Fixed validation samples: each image at size x size with ``n`` 6x6 Gaussian hints.
+
+    Returns:
+        ``{n: (rgbs, batch)}``.
+    """
+    rgbs = [cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA) for im in images]
+    labs = [rgb_to_lab(im) for im in rgbs]
+    out = {}
+    for n in ns:
+        hints = [
+            place_patches(
+                lab[..., 1:], np.full(n, 6), np.random.default_rng((seed, i, n)), gaussian=True
+            )
+            for i, lab in enumerate(labs)
+        ]
+        out[n] = (rgbs, make_batch(labs, hints))
+    return out
+
+
+@torch.no_grad()
+def validate(model: SIGGRAPHGenerator, vset, device: torch.device, chunk: int = 8) -> dict:
+    """Mean PSNR (RGB uint8) of the model, of the propagation alone and of gray, per N."""
+    was_training = model.training
+    model.eval()
+    result = {}
+    for n, (rgbs, batch) in vset.items():
+        scores = {"model": [], "propagation": [], "gray": []}
+        for s in range(0, len(rgbs), chunk):
+            part = Batch(*(t[s : s + chunk] for t in asdict(batch).values()))
+            dev = part.to(device)
+            pred = model(dev.lightness, dev.hint_ab, dev.hint_mask, dev.extra).float().cpu()
+            for j in range(len(part.lightness)):
+                L = part.lightness[j, 0].numpy()
+                for key, ab in (
+                    ("model", pred[j]),
+                    ("propagation", part.extra[j, :2]),
+                    ("gray", torch.zeros_like(pred[j])),
+                ):
+                    rgb = lab_to_rgb(np.dstack([L, ab.permute(1, 2, 0).numpy()]))
+                    scores[key].append(psnr_uint8(rgb, rgbs[s + j]))
+        result[str(n)] = {k: round(float(np.mean(v)), 3) for k, v in scores.items()}
+    model.train(was_training)
+    return result
+
+
+# --------------------------------------------------------------------------- training
+
+
+def build_model(config: TrainConfig) -> SIGGRAPHGenerator:
+    """The network this trainer trains: residual on the 4-channel propagation."""
+    return SIGGRAPHGenerator(config.width_mult, extra_inputs=CHANNELS, residual=True)
+
+
+def lr_at(step: int, config: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to 2% of the peak at ``config.steps``."""
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    t = min(1.0, (step - config.warmup) / max(1, config.steps - config.warmup))
+    return config.lr * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * t)))
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` (CUDA when present), ``cpu`` or ``cuda``."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("CUDA is not available on this machine", field="--device")
+    if name not in ("cpu", "cuda"):
+        raise InputError(f"found {name!r}, expected auto, cpu or cuda", field="--device")
+    return torch.device(name)
+
+
+@torch.no_grad()
+def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """``ema = decay * ema + (1 - decay) * model`` for parameters; buffers are copied."""
+    for e, p in zip(ema.parameters(), model.parameters(), strict=True):
+        e.lerp_(p, 1.0 - decay)
+    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
+        e.copy_(b)
+
+
+def save_checkpoint(run_dir: Path, state: dict) -> None:
+    """Write the checkpoint atomically (temp file, then rename)."""
+    tmp = run_dir / (CHECKPOINT + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, run_dir / CHECKPOINT)
+
+
+def log_line(run_dir: Path, record: dict) -> None:
+    """Append one JSON record to the run's log (and echo it)."""
+    line = json.dumps(record)
+    with open(run_dir / LOG, "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+    click.echo(line)
+
+
+def train(
+    data: Path,
+    run_dir: Path,
+    config: TrainConfig,
+    *,
+    device: torch.device,
+    resume: bool,
+    checkpoint_minutes: float = 5.0,
+    val_minutes: float = 10.0,
+    max_minutes: float | None = None,
+) -> SIGGRAPHGenerator:
+    """Train (or continue training) and return the EMA model.
+
+    Args:
+        data: folder of color training images.
+        run_dir: where the checkpoint and log go.
+        config: the run's settings; on resume, those saved in the checkpoint win.
+        device: where the network runs.
+        resume: continue from ``run_dir``'s checkpoint (an error if there is none).
+        checkpoint_minutes: wall minutes between checkpoints.
+        val_minutes: wall minutes between validations.
+        max_minutes: stop (with a checkpoint) after this many wall minutes of this call.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = run_dir / CHECKPOINT
+    state = None
+    if resume:
+        if not ckpt_path.is_file():
+            raise InputError("no checkpoint to resume from", path=ckpt_path)
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        config = TrainConfig(**state["config"])
+    elif ckpt_path.exists():
+        raise InputError(
+            "a checkpoint exists; pass --resume or pick another --name", path=ckpt_path
+        )
+
+    torch.manual_seed(config.seed)
+    model = build_model(config).to(device)
+    ema = build_model(config).to(device)
+    ema.load_state_dict(model.state_dict())
+    ema.eval()
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    rng = np.random.default_rng(config.seed)
+    step, elapsed = 0, 0.0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["numpy_rng"]
+        torch.set_rng_state(state["torch_rng"])
+        step, elapsed = state["step"], state["elapsed"]
+
+    t0 = time.perf_counter()
+    train_images, val_images, skipped = load_images(data, config)
+    vset = validation_set(val_images, (0, 10, 100), config.seed, config.val_size)
+    log_line(
+        run_dir,
+        {
+            "event": "resume" if state else "start",
+            "step": step,
+            "config": asdict(config),
+            "device": str(device),
+            "threads": torch.get_num_threads(),
+            "params": count_parameters(model),
+            "train_images": len(train_images),
+            "val_images": len(val_images),
+            "skipped_gray": len(skipped),
+            "load_seconds": round(time.perf_counter() - t0, 1),
+        },
+    )
+
+    def checkpoint() -> None:
+        save_checkpoint(
+            run_dir,
+            {
+                "config": asdict(config),
+                "model": model.state_dict(),
+                "ema": ema.state_dict(),
+                "optimizer": opt.state_dict(),
+                "numpy_rng": rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(),
+                "step": step,
+                "elapsed": elapsed + (time.perf_counter() - start),
+            },
+        )
+
+    model.train()
+    start = time.perf_counter()
+    last_ckpt = last_val = start
+    losses: list[float] = []
+    data_time = 0.0
+    while step < config.steps:
+        td = time.perf_counter()
+        batch = train_batch(train_images, config, rng).to(device)
+        data_time += time.perf_counter() - td
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, config)
+        pred, features = model.forward_features(
+            batch.lightness, batch.hint_ab, batch.hint_mask, batch.extra
+        )
+        loss_ab = F.smooth_l1_loss(pred, batch.target, beta=1.0)
+        logits = model.model_class(features.detach())
+        target_bins = ab_to_bin(F.avg_pool2d(batch.target, 4))
+        loss_class = F.cross_entropy(logits, target_bins)
+        loss = loss_ab + config.class_weight * loss_class
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        ema_update(ema, model, min(config.ema, (1.0 + step) / (10.0 + step)))
+        losses.append(loss_ab.item())
+        now = time.perf_counter()
+        if step % 25 == 0:
+            log_line(
+                run_dir,
+                {
+                    "step": step,
+                    "loss_ab": round(float(np.mean(losses)), 4),
+                    "loss_class": round(float(loss_class), 4),
+                    "lr": round(lr_at(step - 1, config), 7),
+                    "minutes": round((elapsed + now - start) / 60.0, 2),
+                    "data_share": round(data_time / (now - start + 1e-9), 3),
+                },
+            )
+            losses.clear()
+        stop = max_minutes is not None and now - start > max_minutes * 60.0
+        if now - last_ckpt > checkpoint_minutes * 60.0 or step == config.steps or stop:
+            checkpoint()
+            last_ckpt = now
+        if now - last_val > val_minutes * 60.0 or step == config.steps or stop:
+            log_line(run_dir, {"step": step, "val_ema": validate(ema, vset, device)})
+            last_val = time.perf_counter()
+        if stop:
+            break
+    return ema
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def load_checkpoint_model(run_dir: Path) -> tuple[SIGGRAPHGenerator, TrainConfig, dict]:
+    """The EMA network of a run's checkpoint, its config and the checkpoint's summary."""
+    path = run_dir / CHECKPOINT
+    if not path.is_file():
+        raise InputError("no checkpoint found", path=path)
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    config = TrainConfig(**state["config"])
+    model = build_model(config)
+    model.load_state_dict(state["ema"])
+    model.eval()
+    return model, config, {"step": state["step"], "elapsed": state["elapsed"]}
+
+
+def export_weights(run_dir: Path, dest: Path) -> str:
+    """Write a run's EMA weights as safetensors with the registry contract in the header.
+
+    Returns:
+        The full sha256 of the written file.
+    """
+    from vidcolor.models import registry
+    from vidcolor.models.weights import save_weights
+
+    model, config, summary = load_checkpoint_model(run_dir)
+    entry = registry.WeightsEntry(
+        name=registry.DEFAULT_NAME,
+        file=dest.name,
+        sha256="0" * 64,
+        license="MIT (weights); trained on BSDS500 (Berkeley research use), ImageNet samples "
+        "(non-commercial research), NIPS 2017 dev images (CC-BY 2.0): see weights/MODEL_CARD.md",
+        source=f"python -m vidcolor.train (run {run_dir.name}, step {summary['step']}); "
+        "see weights/MODEL_CARD.md",
+        width_mult=config.width_mult,
+        extra_inputs=CHANNELS,
+        extra="propagation",
+        residual=True,
+        propagation=tuple(sorted(asdict(DEFAULT_PARAMS).items())),
+        mask_cent=0.0,
+        working_size=256,
+        class_head_trained=True,
+        description="vidcolor's own quarter-width SIGGRAPH17 hint network (default)",
+    )
+    return save_weights(model, entry, dest)
+
+
+# -------------------------------------------------------------------------------- CLI
+
+
+@click.command(name="train")
+@click.option("--data", type=click.Path(path_type=Path), default=None, help="color images")
+@click.option("--name", default="q", show_default=True, help="run name: runs/<name>/")
+@click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs"))
+@click.option("--resume", is_flag=True, help="continue runs/<name>/checkpoint.pt")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda")
+@click.option("--threads", type=int, default=None, help="torch CPU threads")
+@click.option("--width", type=float, default=TrainConfig.width_mult, show_default=True)
+@click.option("--crop", type=int, default=TrainConfig.crop, show_default=True)
+@click.option("--batch", type=int, default=TrainConfig.batch, show_default=True)
+@click.option("--steps", type=int, default=TrainConfig.steps, show_default=True)
+@click.option("--lr", type=float, default=TrainConfig.lr, show_default=True)
+@click.option("--seed", type=int, default=TrainConfig.seed, show_default=True)
+@click.option("--checkpoint-minutes", type=float, default=5.0, show_default=True)
+@click.option("--val-minutes", type=float, default=10.0, show_default=True)
+@click.option("--max-minutes", type=float, default=None, help="stop (resumably) after this")
+@click.option(
+    "--export",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="write the EMA weights here (.safetensors) when done",
+)
+@click.option("--export-only", is_flag=True, help="only export the existing checkpoint")
+def main(
+    data,
+    name,
+    runs_dir,
+    resume,
+    device,
+    threads,
+    width,
+    crop,
+    batch,
+    steps,
+    lr,
+    seed,
+    checkpoint_minutes,
+    val_minutes,
+    max_minutes,
+    export,
+    export_only,
+) -> None:
+    """Train vidcolor's hint network on a folder of color images."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if threads:
+        torch.set_num_threads(threads)
+    if crop % 8:
+        raise click.BadParameter(f"{crop} is not a multiple of 8", param_hint="--crop")
+    run_dir = runs_dir / name
+    if not export_only and data is None:
+        raise click.UsageError("--data is required to train (pass a folder of color images)")
+    if not export_only:
+        config = TrainConfig(
+            width_mult=width, crop=crop, batch=batch, steps=steps, lr=lr, seed=seed
+        )
+        train(
+            data,
+            run_dir,
+            config,
+            device=pick_device(device),
+            resume=resume,
+            checkpoint_minutes=checkpoint_minutes,
+            val_minutes=val_minutes,
+            max_minutes=max_minutes,
+        )
+    if export is not None:
+        digest = export_weights(run_dir, export)
+        click.echo(json.dumps({"event": "exported", "path": str(export), "sha256": digest}))
+
+
+if __name__ == "__main__":
+    main()
