@@ -1,12 +1,13 @@
 """The Blender add-on's job runner and CLI commands, tested without bpy.
 
 ``plugins/blender/vidcolor_vse/runner.py`` and ``commands.py`` are plain Python; they run here
-against a fake CLI that speaks the progress protocol (``tests/blender/fake_vidcolor.py``).
-The same runner against the real CLI is in ``test_runner_with_real_cli_*``.
+against a fake CLI that speaks the progress protocol (``tests/blender/fake_vidcolor.py``),
+which can misbehave on demand, and against the real CLI (``test_real_cli_*``).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import stat
@@ -25,6 +26,7 @@ from vidcolor_vse import commands, runner  # noqa: E402
 from vidcolor_vse.runner import CliJob, JobError, JobState  # noqa: E402
 
 FAKE = ROOT / "tests" / "blender" / "fake_vidcolor.py"
+REAL_CLI = Path(sys.executable).parent / "vidcolor"  # the console script of this venv
 
 
 @pytest.fixture
@@ -295,3 +297,77 @@ def test_runner_and_commands_import_without_bpy():
         "assert 'bpy' not in sys.modules and 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+# ---------------------------------------------------------------- the real CLI
+
+
+@pytest.fixture(scope="module")
+def random_weights(tmp_path_factory) -> Path:
+    spec = importlib.util.spec_from_file_location(
+        "make_weights", ROOT / "tests" / "blender" / "make_weights.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.write_random_weights(tmp_path_factory.mktemp("w") / "random.safetensors")
+
+
+def real_job(source: Path, output: Path, weights: Path, hints: Path | None = None) -> CliJob:
+    assert REAL_CLI.is_file(), f"{REAL_CLI}: missing; run `make venv`"
+    command = commands.colorize_command(
+        str(REAL_CLI), source, hints, device="cpu", quality="DRAFT", weights=str(weights)
+    )
+    return CliJob(command, output)
+
+
+@pytest.mark.slow
+def test_real_cli_run_speaks_the_protocol_and_leaves_only_the_output(
+    clip_with_audio, random_weights, tmp_path
+):
+    import av
+
+    hints = tmp_path / "hints"
+    hints.mkdir()
+    point = {"x": 0.5, "y": 0.5, "color": "#2060c0", "size": 0.2}
+    (hints / "3.json").write_text(json.dumps({"version": 1, "points": [point]}))
+    out = tmp_path / "out"
+    job = real_job(clip_with_audio, out / "clip_color.mp4", random_weights, hints).start()
+    events: list[dict] = []
+    fractions: list[float] = []
+    while not job.finished:
+        events += job.poll()
+        if job.fraction is not None:
+            fractions.append(job.fraction)
+        time.sleep(0.05)
+    assert job.state is JobState.DONE, f"{job.error}\n{job.stderr_tail}"
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "done" and "progress" in kinds
+    assert events[0]["frames"] == 12 and job.result["frames"] == 12
+    stages = [e["stage"] for e in events if e["event"] == "progress"]
+    assert set(stages) <= set(runner.STAGE_SPANS) and stages[-1] == "encode"
+    assert fractions == sorted(fractions) and job.fraction == 1.0
+    assert sorted(p.name for p in out.iterdir()) == ["clip_color.mp4"]
+    with av.open(str(out / "clip_color.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 12
+
+
+@pytest.mark.slow
+def test_real_cli_cancel_mid_run_leaves_nothing(clip, random_weights, tmp_path):
+    out = tmp_path / "out"
+    job = real_job(clip, out / "clip_color.mp4", random_weights).start()
+    wait_for(lambda ev: any(e["event"] == "start" for e in ev), job, timeout=120)
+    job.cancel()
+    assert job.wait(timeout=60) is JobState.CANCELLED
+    assert job.returncode != 0
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_real_cli_error_reaches_the_job(tmp_path, random_weights):
+    bogus = tmp_path / "notes.mp4"
+    bogus.write_text("not a movie")
+    job = real_job(bogus, tmp_path / "out" / "notes_color.mp4", random_weights).start()
+    assert job.wait(timeout=120) is JobState.FAILED
+    assert job.returncode == 2
+    assert "notes.mp4" in job.error
+    assert list((tmp_path / "out").iterdir()) == []

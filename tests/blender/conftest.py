@@ -8,7 +8,8 @@ come from the environment the Makefile sets, with defaults for a plain checkout:
 - ``VIDCOLOR_MAIN_PYTHON``: the main venv's Python, which writes test clips with PyAV
   (default ``.venv/bin/python``);
 - ``VIDCOLOR_PLUGIN_ZIP``: the built extension (default: built here with ``build.py``);
-- ``VIDCOLOR_TEST_WEIGHTS``: weights for the CLI (default: empty, the shipped default).
+- ``VIDCOLOR_TEST_WEIGHTS``: weights for the CLI (default: seeded random weights written by
+  ``make_weights.py``; these tests check plumbing, not color quality).
 """
 
 from __future__ import annotations
@@ -87,6 +88,20 @@ def clip(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def test_weights(tmp_path_factory) -> str:
+    """A weights file for the CLI runs: small seeded random weights (see make_weights.py)."""
+    given = os.environ.get("VIDCOLOR_TEST_WEIGHTS")
+    if given:
+        return given
+    path = tmp_path_factory.mktemp("weights") / "random.safetensors"
+    python = _path_from_env("VIDCOLOR_MAIN_PYTHON", ROOT / ".venv" / "bin" / "python")
+    subprocess.run(
+        [str(python), str(ROOT / "tests" / "blender" / "make_weights.py"), str(path)], check=True
+    )
+    return str(path)
+
+
+@pytest.fixture(scope="session")
 def addon(plugin_zip):
     """The extension, installed from its zip and enabled; disabled (unregistered) at the end.
 
@@ -105,7 +120,7 @@ def addon(plugin_zip):
 
 
 @pytest.fixture
-def scene(addon):
+def scene(addon, test_weights):
     """A fresh scene shown in the window: 24 fps, 64x48 render, a sequence editor."""
     import bpy
 
@@ -116,7 +131,7 @@ def scene(addon):
     new.render.image_settings.file_format = "PNG"
     new.view_settings.view_transform = "Standard"
     new.sequence_editor_create()
-    new.vidcolor.weights = os.environ.get("VIDCOLOR_TEST_WEIGHTS", "")
+    new.vidcolor.weights = test_weights
     bpy.context.window.scene = new
     status = bpy.context.window_manager.vidcolor_job
     for key in ("running", "cancel_requested"):
