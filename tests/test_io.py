@@ -390,6 +390,14 @@ def test_thumbnail_sizes_keep_luma(make_clip, tmp_path, size):
     assert clip_psnr(media.read_luma(src), media.read_luma(dst)) >= 45.0
 
 
+def test_bad_encoder_setting_fails_on_entering(clip, tmp_path):
+    with pytest.raises(InputError, match="refused its settings"), VideoWriter(
+        tmp_path / "o.mp4", probe(clip), tune="no-such-tune"
+    ):
+        pass
+    assert leftovers(tmp_path) == [] and not (tmp_path / "o.mp4").exists()
+
+
 def test_unknown_codec_is_an_input_error(clip, tmp_path):
     with pytest.raises(InputError, match="codec"), VideoWriter(
         tmp_path / "o.mp4", probe(clip), EncodeOptions(codec="no-such-codec")

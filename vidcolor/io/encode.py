@@ -292,6 +292,15 @@ class VideoWriter:
                 stream.metadata[key] = info.video_metadata[key]
         if info.rotation:
             stream.set_display_rotation(info.rotation)
+        try:  # open now, so a bad codec option fails here rather than at the first frame
+            ctx.open()
+        except (ValueError, av.FFmpegError) as exc:
+            raise InputError(
+                f"the {self.codec} encoder refused its settings {stream.options} at "
+                f"{info.width}x{info.height} {self.pix_fmt} ({exc})",
+                path=self.dst,
+                field="codec",
+            ) from exc
         self._stream = stream
         if self.copy_audio and info.audio:
             self._audio = _AudioCopier(info.path, self._out, self.audio_codec)
