@@ -101,7 +101,7 @@ def test_extension_installs_from_the_zip_and_registers(addon, plugin_zip):
     assert (panel.bl_space_type, panel.bl_region_type, panel.bl_category) == (
         "SEQUENCE_EDITOR", "UI", "VidColor",
     )  # fmt: skip
-    for name in ("colorize_strip", "cancel_job", "add_hint_frame"):
+    for name in ("colorize_strip", "cancel_job", "add_hint_frame", "open_hints_folder"):
         assert hasattr(bpy.ops.vidcolor, name)
     assert "vidcolor" in bpy.types.Scene.bl_rna.properties
     # Shims pick this Blender's names: 4.4 renamed Sequence/sequences to Strip/strips, 5.0
@@ -352,3 +352,42 @@ def test_bad_settings_are_refused_before_anything_runs(
     scene.sequence_editor.active_strip = add_color_strip(scene, "color", 4, 1, 5)
     assert not bpy.ops.vidcolor.colorize_strip.poll()
     assert capture_watchers == [] and not status.running
+
+
+def test_source_strip_deleted_during_the_job_keeps_the_file_and_says_where(
+    scene, clip, addon, prefs, fake_cli, capture_watchers, pump, tmp_path
+):
+    prefs.cli_path = str(fake_cli)
+    src = add_source(scene, clip)
+    scene.vidcolor.output_dir = str(tmp_path / "out")
+    assert bpy.ops.vidcolor.colorize_strip() == {"FINISHED"}
+    (watcher,) = capture_watchers
+    strips_of(scene).remove(src)
+    pump(watcher, timeout=60)
+    status = bpy.context.window_manager.vidcolor_job
+    output = tmp_path / "out" / "clip_film_color.mp4"
+    assert "'film' of scene" in status.error and "no longer exists" in status.error
+    assert str(output) in status.error and output.is_file()
+    assert len(strips_of(scene)) == 0
+
+
+def test_an_unexpected_error_in_the_timer_cancels_the_job(
+    scene, clip, addon, prefs, fake_cli, capture_watchers, monkeypatch, tmp_path
+):
+    prefs.cli_path = str(fake_cli)
+    monkeypatch.setenv("FAKE_VIDCOLOR_MODE", "slow")
+    add_source(scene, clip)
+    scene.vidcolor.output_dir = str(tmp_path / "out")
+    assert bpy.ops.vidcolor.colorize_strip() == {"FINISHED"}
+    (watcher,) = capture_watchers
+
+    def broken():
+        raise ValueError("boom")
+
+    monkeypatch.setattr(watcher.job, "poll", broken)
+    assert watcher.callback() is None  # the timer stops instead of raising
+    status = bpy.context.window_manager.vidcolor_job
+    assert not status.running and "internal error" in status.error and "boom" in status.error
+    monkeypatch.undo()
+    assert watcher.job.wait(timeout=30).value == "cancelled"
+    assert list((tmp_path / "out").iterdir()) == []

@@ -57,5 +57,9 @@ class VIDCOLOR_OT_add_hint_frame(bpy.types.Operator):
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         names = ", ".join(path.name for path in written)
-        self.report({"INFO"}, f"VidColor: hint frame {frame} written ({names})")
+        self.report(
+            {"INFO"},
+            f"VidColor: hint frame {frame} written ({names}). Paint colors on a transparent "
+            f"layer over the PNG and save that layer as {frame}.png, or add points to the JSON",
+        )
         return {"FINISHED"}

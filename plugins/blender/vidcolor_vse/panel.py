@@ -30,8 +30,9 @@ class VIDCOLOR_PT_hints(bpy.types.Panel):
             box.label(text=strip.name, icon="FILE_MOVIE")
             box.prop(strip, "vidcolor_hints", text="Hints")
             _draw_hint_count(box, strip)
-            row = box.row()
+            row = box.row(align=True)
             row.operator("vidcolor.add_hint_frame", icon="IMAGE_DATA")
+            row.operator("vidcolor.open_hints_folder", icon="FILE_FOLDER", text="")
             _draw_frame_index(box, scene, strip)
 
         settings = scene.vidcolor

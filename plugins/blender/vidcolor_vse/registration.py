@@ -8,10 +8,12 @@ from . import panel, props
 from .ops_add_hint_frame import VIDCOLOR_OT_add_hint_frame
 from .ops_cancel_job import VIDCOLOR_OT_cancel_job
 from .ops_colorize_strip import VIDCOLOR_OT_colorize_strip
+from .ops_open_hints_folder import VIDCOLOR_OT_open_hints_folder
 
 CLASSES = (
     *props.CLASSES,
     VIDCOLOR_OT_add_hint_frame,
+    VIDCOLOR_OT_open_hints_folder,
     VIDCOLOR_OT_colorize_strip,
     VIDCOLOR_OT_cancel_job,
     panel.VIDCOLOR_PT_hints,

@@ -13,6 +13,8 @@ matches that property group (add-on disabled, another job started) cancels its j
 
 from __future__ import annotations
 
+import traceback
+
 import bpy
 
 from . import compat, props, strips
@@ -44,7 +46,23 @@ class JobWatcher:
         self.callback = self.tick
 
     def tick(self) -> float | None:
-        """One timer step: returns the seconds until the next step, or None when done."""
+        """One timer step: returns the seconds until the next step, or None when done.
+
+        An unexpected exception stops the job (a timer that raises is dropped by Blender,
+        which would leave the child running unwatched) and is shown as the job's error.
+        """
+        try:
+            return self._step()
+        except Exception as exc:
+            self.job.cancel()
+            traceback.print_exc()
+            status = props.job_status(bpy.context.window_manager)
+            if status is not None and status.token == self.token:
+                status.running = False
+                status.error = f"VidColor internal error: {exc!r} (job cancelled)"
+            return None
+
+    def _step(self) -> float | None:
         status = props.job_status(bpy.context.window_manager)
         if status is None or status.token != self.token:
             self.job.cancel()  # the add-on went away, or this job was superseded
