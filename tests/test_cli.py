@@ -191,7 +191,7 @@ def test_hints_template_every_shot(make_clip, tmp_path):
     result = run("hints", "template", src, "-o", out, "--every-shot")
     assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in out.glob("*.json")) == [
-        "000003.json", "000011.json", "000019.json"]
+        "000000.json", "000008.json", "000016.json"]
 
 
 def test_image_subcommand(tmp_path, weights_file):

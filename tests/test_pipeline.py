@@ -74,9 +74,11 @@ def colorizer() -> Colorizer:
 
 
 def test_working_shape_multiple_of_8_and_short_side():
-    assert pipeline.working_shape(48, 64, 256) == (256, 344)
     assert pipeline.working_shape(1080, 1920, 256) == (256, 456)
-    h, w = pipeline.working_shape(49, 65, 64)
+    assert pipeline.working_shape(720, 1280, 256) == (256, 456)
+    assert pipeline.working_shape(48, 64, 256) == (48, 64)  # never enlarged
+    assert pipeline.working_shape(45, 61, 256) == (48, 64)  # only rounded to multiples of 8
+    h, w = pipeline.working_shape(490, 650, 64)
     assert h % 8 == 0 and w % 8 == 0 and min(h, w) == 64
 
 

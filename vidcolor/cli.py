@@ -312,7 +312,8 @@ def hints_group() -> None:
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="Hints directory to create or fill.")
-@click.option("--every-shot", is_flag=True, help="One hint frame in the middle of every shot.")
+@click.option("--every-shot", is_flag=True,
+              help="The first frame of every shot (the default without --frames).")
 @click.option("--frames", "frame_list", default=None, help="Comma-separated frame indices.")
 def hints_template_cmd(input_path: Path, output: Path, every_shot: bool,
                        frame_list: str | None) -> None:

@@ -61,6 +61,9 @@ OnFrame = Callable[[ColoredFrame], Any]
 def working_shape(height: int, width: int, size: int) -> tuple[int, int]:
     """The working resolution of a frame: shorter side ``size``, both sides multiples of 8.
 
+    A frame smaller than that is not enlarged (its shorter side is only rounded to a
+    multiple of 8): upsampling adds no detail for the network, only work.
+
     Args:
         height: full-resolution height in pixels (>= 1).
         width: full-resolution width in pixels (>= 1).
@@ -69,7 +72,7 @@ def working_shape(height: int, width: int, size: int) -> tuple[int, int]:
     Returns:
         ``(h, w)``, each a positive multiple of 8.
     """
-    scale = size / min(height, width)
+    scale = min(1.0, size / min(height, width))
     h = max(8, int(round(height * scale / 8.0)) * 8)
     w = max(8, int(round(width * scale / 8.0)) * 8)
     return h, w
@@ -94,7 +97,8 @@ def upsample_ab(
         guide: ``(H, W)`` uint8 full-range luma at the target size.
         radius: guided-filter radius in target pixels; default twice the upsampling factor.
         eps: regularisation in squared guide units (guide scaled to [0, 1]).
-        backend: ``"opencv"`` or ``"kornia"``.
+        backend: ``"opencv"``, ``"kornia"`` (on the CPU) or a torch device name such as
+            ``"cuda:0"`` (kornia on that device).
 
     Returns:
         ``(H, W, 2)`` float32 chroma.
@@ -105,14 +109,15 @@ def upsample_ab(
     if radius is None:
         radius = max(2, int(np.ceil(2.0 * max(width / ab.shape[1], height / ab.shape[0]))))
     guide_f = guide.astype(np.float32) * (1.0 / 255.0)
-    if backend == "kornia":
+    if backend != "opencv":
         import torch
         from kornia.filters import guided_blur
 
-        g = torch.from_numpy(guide_f)[None, None]
-        x = torch.from_numpy(up).permute(2, 0, 1)[None].contiguous()
-        out = guided_blur(g, x, 2 * radius + 1, eps)
-        return out[0].permute(1, 2, 0).contiguous().numpy()
+        device = torch.device("cpu" if backend == "kornia" else backend)
+        g = torch.from_numpy(guide_f).to(device, non_blocking=True)[None, None]
+        x = torch.from_numpy(up).to(device, non_blocking=True).permute(2, 0, 1)[None]
+        out = guided_blur(g, x.contiguous(), 2 * radius + 1, eps)
+        return out[0].permute(1, 2, 0).contiguous().cpu().numpy()
     return cv2.ximgproc.guidedFilter(guide_f, up, radius, eps)
 
 
@@ -497,8 +502,8 @@ class ChromaModel:
 
     @property
     def backend(self) -> str:
-        """Guided-filter backend for compose: kornia next to a GPU model, OpenCV on the CPU."""
-        return "kornia" if self.device.startswith("cuda") else "opencv"
+        """Guided-filter backend for compose: kornia on the model's GPU, else OpenCV."""
+        return self.device if self.device.startswith("cuda") else "opencv"
 
     def predict(self, lightness: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray,
                 batch_size: int) -> np.ndarray:
@@ -1079,7 +1084,7 @@ def export_hint_templates(src: str | Path, directory: str | Path,
     Args:
         src: the video.
         directory: the hints directory (created if missing).
-        frames: frame indices to export; None for the middle frame of every shot.
+        frames: frame indices to export; None for the first frame of every shot.
         overwrite: replace existing template files.
 
     Returns:
@@ -1093,7 +1098,7 @@ def export_hint_templates(src: str | Path, directory: str | Path,
 
     if frames is None:
         found = find_shots(src)
-        frames = [sh["start"] + (sh["stop"] - sh["start"] - 1) // 2 for sh in found["shots"]]
+        frames = [sh["start"] for sh in found["shots"]]
     wanted = sorted(set(frames))
     picked: list[tuple[int, np.ndarray]] = []
     count = 0
