@@ -28,7 +28,7 @@ from vidcolor.options import EncodeOptions, ModelOptions, RunOptions, TemporalOp
 from vidcolor.pipeline import CancelToken, OnFrame, RunReport
 
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("auto", "fp32")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 _VIDEO_OPTIONS = frozenset({
     "weights", "device", "batch_size", "working_size", "precision", "temporal",
@@ -72,7 +72,7 @@ def build_options(
         device: ``auto``, ``cpu`` or ``cuda``.
         batch_size: frames per inference batch (>= 1); results do not depend on it.
         working_size: shorter side the network sees, a multiple of 8 from 64 to 1024.
-        precision: ``auto`` (autocast on CUDA) or ``fp32``.
+        precision: ``auto`` (autocast on CUDA), ``fp32``, ``bf16`` or ``fp16`` (CUDA).
         temporal: run temporal smoothing.
         temporal_strength: 0..1.
         temporal_window: frames of look-ahead of the backward pass (0..32).

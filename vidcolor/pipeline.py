@@ -544,7 +544,7 @@ def load_model(options: ModelOptions) -> ChromaModel:
     """
     from vidcolor.models.inference import HintColorizer
 
-    return ChromaModel(HintColorizer(options.weights, device=options.device))
+    return ChromaModel(HintColorizer.from_options(options))
 
 
 # --------------------------------------------------------------------------- hints seam
@@ -854,9 +854,13 @@ class TemporalSmoother:
 # --------------------------------------------------------------------------- shot chroma
 
 
+def _shot_ab_file_path(folder: Path, shot: Shot) -> Path:
+    return folder / f"ab_{shot.index:05d}.f16"
+
+
 def _shot_ab_file(folder: Path, shot: Shot, shape: tuple[int, int]) -> RecordFile:
     h, w = shape
-    return RecordFile(folder / f"ab_{shot.index:05d}.f16", (h, w, 2), np.float16)
+    return RecordFile(_shot_ab_file_path(folder, shot), (h, w, 2), np.float16)
 
 
 def _done_marker(folder: Path, shot: Shot) -> Path:
@@ -1326,7 +1330,7 @@ class _Run:
         from vidcolor.io.decode import DecodeReport, iter_video_frames
         from vidcolor.io.encode import MATRIX_COEFFS, VideoWriter
 
-        stores = {s.index: _shot_ab_file(self.work, s, shape) for s in shots}
+        store: RecordFile | None = None  # the current shot's chroma (one file open at a time)
         starts = [s.start for s in shots]
         backend = self.model.backend
         written = 0
@@ -1347,14 +1351,18 @@ class _Run:
                             raise DecodeError(f"the second decode found frame {index}; the "
                                               f"first found {frames} frames", path=self.src)
                         shot = shots[int(np.searchsorted(starts, index, side="right")) - 1]
-                        ab = stores[shot.index].read(index - shot.start).astype(np.float32)
+                        if store is None or store.path != _shot_ab_file_path(self.work, shot):
+                            if store is not None:
+                                store.close()
+                            store = _shot_ab_file(self.work, shot, shape)
+                        ab = store.read(index - shot.start).astype(np.float32)
                         gray = plane.gray
                         u, v = compose_chroma(gray, ab, chroma_size, kr=kr, kb=kb,
                                               full_range=writer.full_range, backend=backend)
                         sink.put((frame_time, plane.y, u, v))
                         written += 1
                         if self.on_frame is not None:
-                            self._call_on_frame(frame_time, gray, ab, u, v, writer, backend)
+                            self._call_on_frame(frame_time, gray, ab, backend)
                         self.progress.update("encode", written, frames)
                     sink.finish()
                 except BaseException:
@@ -1362,7 +1370,7 @@ class _Run:
                     raise
         finally:
             source.close()
-            for store in stores.values():
+            if store is not None:
                 store.close()
         if written != frames:
             raise DecodeError(f"the second decode found {written} frames, the first {frames}",
@@ -1371,7 +1379,7 @@ class _Run:
         return written
 
     def _call_on_frame(self, frame_time: FrameTime, gray: np.ndarray, ab: np.ndarray,
-                       u: np.ndarray, v: np.ndarray, writer: Any, backend: str) -> None:
+                       backend: str) -> None:
         color = colorize_gray(gray, ab, backend=backend)
         gray = gray.copy()
         gray.flags.writeable = False

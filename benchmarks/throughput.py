@@ -1,0 +1,216 @@
+"""Throughput of the video pipeline and its memory on long input.
+
+Usage::
+
+    python benchmarks/throughput.py CLIP [--weights NAME|PATH] [--device cpu|cuda]
+        [--batch-size N] [--frames N] [--rss-clip CLIP2] [--json OUT]
+
+In one run, on CLIP:
+
+1. **transcode only**: decode every frame and encode it back with neutral chroma
+   (``io.decode.iter_video_frames`` -> ``io.encode.VideoWriter``), no color work;
+2. **model alone**: ``HintColorizer.predict_ab`` on the clip's working-resolution
+   lightness, batch after batch, nothing else;
+3. **end to end**: ``vidcolor.pipeline.run_video`` (analysis, flow, tracking, network,
+   temporal smoothing, compose, encode);
+
+and the ratios of the three fps. Then **peak RSS**: a 10 s and a 60 s clip of the same
+content are made by looping the clip (``--rss-clip`` picks another, smaller clip for this
+part), and each is colorized end to end in its own subprocess, whose peak RSS is read from
+``wait4``. Streaming means the two peaks stay within 10%.
+
+The machine's load matters: run it on an idle machine, or read the ratios, which are
+less sensitive to the load than the fps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def transcode_fps(clip: Path, out_dir: Path, frames: int | None) -> tuple[float, int]:
+    """fps of decode + encode alone (neutral chroma), and the frames done."""
+    from vidcolor.io.decode import iter_video_frames
+    from vidcolor.io.encode import VideoWriter
+    from vidcolor.io.probe import probe
+    from vidcolor.options import EncodeOptions
+
+    info = probe(clip)
+    dst = out_dir / f"transcode{clip.suffix if clip.suffix in ('.mp4', '.mkv') else '.mkv'}"
+    cw, ch = (info.width + 1) // 2, (info.height + 1) // 2
+    neutral = np.full((ch, cw), 128, np.uint8)
+    count = 0
+    t0 = time.perf_counter()
+    with VideoWriter(dst, info, EncodeOptions(overwrite=True)) as writer:
+        if writer.pix_fmt == "yuv444p":
+            neutral = np.full((info.height, info.width), 128, np.uint8)
+        for frame_time, plane in iter_video_frames(clip):
+            writer.write(frame_time, plane.y, neutral, neutral)
+            count += 1
+            if frames is not None and count >= frames:
+                break
+    return count / (time.perf_counter() - t0), count
+
+
+def model_fps(clip: Path, weights: str, device: str, batch_size: int,
+              frames: int | None) -> tuple[float, int, tuple[int, int]]:
+    """fps of the network alone at working resolution, the frames done, and that size."""
+    from vidcolor.color import gray_to_lightness
+    from vidcolor.io.decode import iter_luma
+    from vidcolor.io.probe import probe
+    from vidcolor.models.inference import HintColorizer
+    from vidcolor.pipeline import working_shape
+
+    info = probe(clip)
+    h, w = working_shape(info.height, info.width, 256)
+    lights = []
+    for _, gray in iter_luma(clip, (w, h)):
+        lights.append(gray_to_lightness(gray))
+        if len(lights) >= (frames or 10**9):
+            break
+    lightness = np.stack(lights)
+    model = HintColorizer(weights, device=device, batch_size=batch_size)
+    zeros_ab = np.zeros((*lightness.shape, 2), np.float32)
+    zeros_mask = np.zeros(lightness.shape, np.float32)
+    model.predict_ab(lightness[:batch_size], zeros_ab[:batch_size], zeros_mask[:batch_size])
+    t0 = time.perf_counter()
+    for start in range(0, len(lightness), batch_size):
+        sl = slice(start, start + batch_size)
+        model.predict_ab(lightness[sl], zeros_ab[sl], zeros_mask[sl])
+    return len(lightness) / (time.perf_counter() - t0), len(lightness), (h, w)
+
+
+def end_to_end(clip: Path, out_dir: Path, weights: str, device: str,
+               batch_size: int) -> dict:
+    """A full pipeline run; its report as a dict."""
+    from vidcolor import api
+    from vidcolor.pipeline import run_video
+
+    options = api.build_options(weights=weights, device=device, batch_size=batch_size,
+                                overwrite=True)
+    dst = out_dir / f"e2e{clip.suffix if clip.suffix in ('.mp4', '.mkv') else '.mkv'}"
+    return run_video(clip, dst, None, options).to_dict()
+
+
+def loop_clip(clip: Path, dst: Path, seconds: float) -> Path:
+    """Write ``clip``'s video looped to ``seconds`` (gray, H.264 ultrafast), no audio."""
+    import av
+
+    from vidcolor.io.decode import iter_video_frames
+    from vidcolor.io.probe import probe
+
+    info = probe(clip)
+    rate = Fraction(info.average_rate or 24).limit_denominator(1001)
+    planes = [plane.y for _, plane in iter_video_frames(clip)]
+    total = int(round(seconds * rate))
+    with av.open(str(dst), "w") as out:
+        stream = out.add_stream("libx264", rate=rate)
+        stream.width, stream.height = info.width, info.height
+        stream.pix_fmt = "yuv420p" if info.width % 2 == 0 and info.height % 2 == 0 \
+            else "yuv444p"
+        stream.options = {"preset": "ultrafast", "crf": "14"}
+        for i in range(total):
+            y = planes[i % len(planes)]
+            frame = av.VideoFrame.from_ndarray(np.repeat(y[..., None], 3, axis=2),
+                                               format="rgb24").reformat(format=stream.pix_fmt)
+            frame.pts = i
+            frame.time_base = 1 / rate
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return dst
+
+
+def peak_rss_mib(clip: Path, out_dir: Path, weights: str, device: str,
+                 batch_size: int) -> tuple[float, float, int]:
+    """Colorize ``clip`` in a subprocess (the CLI); its peak RSS (MiB), seconds, exit code."""
+    dst = out_dir / f"{clip.stem}_color.mkv"
+    cmd = [sys.executable, "-m", "vidcolor", str(clip), "-o", str(dst), "--overwrite",
+           "--weights", weights, "--device", device, "--batch-size", str(batch_size),
+           "--progress", "none"]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_WAIT_POLICY": "PASSIVE"}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - t0
+    return usage.ru_maxrss / 1024.0, seconds, proc.returncode
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("clip", type=Path)
+    parser.add_argument("--weights", default="default")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--frames", type=int, default=None,
+                        help="limit the transcode and model measurements to N frames")
+    parser.add_argument("--rss-clip", type=Path, default=None,
+                        help="clip to loop for the RSS part (default: CLIP)")
+    parser.add_argument("--skip-rss", action="store_true")
+    parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    args = parser.parse_args()
+
+    import torch
+
+    results: dict = {"clip": str(args.clip), "device": args.device,
+                     "batch_size": args.batch_size, "torch_threads": torch.get_num_threads(),
+                     "cpus": os.cpu_count(), "machine": platform.machine(),
+                     "load_avg_start": os.getloadavg()[0]}
+    with tempfile.TemporaryDirectory(prefix="vidcolor-bench-") as tmp:
+        out = Path(tmp)
+        fps_t, n_t = transcode_fps(args.clip, out, args.frames)
+        print(f"transcode only : {fps_t:7.2f} fps ({n_t} frames)")
+        fps_m, n_m, shape = model_fps(args.clip, args.weights, args.device, args.batch_size,
+                                      args.frames)
+        print(f"model alone    : {fps_m:7.2f} fps ({n_m} frames at {shape[1]}x{shape[0]})")
+        report = end_to_end(args.clip, out, args.weights, args.device, args.batch_size)
+        fps_e = report["fps"]
+        print(f"end to end     : {fps_e:7.2f} fps ({report['frames']} frames, "
+              f"{report['shots']} shots)")
+        print(f"ratios         : end-to-end/transcode {fps_e / fps_t:.3f}, "
+              f"end-to-end/model {fps_e / fps_m:.3f}, model/transcode {fps_m / fps_t:.3f}")
+        results.update(transcode_fps=fps_t, model_fps=fps_m, end_to_end_fps=fps_e,
+                       working_size=list(shape), e2e_frames=report["frames"],
+                       ratio_e2e_transcode=fps_e / fps_t, ratio_e2e_model=fps_e / fps_m)
+        if not args.skip_rss:
+            base = args.rss_clip or args.clip
+            rss = {}
+            for seconds in (10, 60):
+                looped = loop_clip(base, out / f"loop{seconds}s.mp4", seconds)
+                mib, wall, code = peak_rss_mib(looped, out, args.weights, args.device,
+                                               args.batch_size)
+                rss[seconds] = mib
+                print(f"peak RSS {seconds:>2} s clip: {mib:8.1f} MiB ({wall:.0f} s, exit {code})")
+                results[f"rss_{seconds}s_mib"] = mib
+                results[f"rss_{seconds}s_exit"] = code
+            growth = rss[60] / rss[10] - 1.0
+            print(f"RSS growth 10 s -> 60 s: {100 * growth:+.1f}% (streaming: within 10%)")
+            results["rss_growth"] = growth
+            results["rss_clip"] = str(base)
+    results["load_avg_end"] = os.getloadavg()[0]
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
