@@ -138,8 +138,11 @@ def sweep_dataset(
     limit: int | None = None,
     log: Callable[[str], None] = print,
     side: int = SIDE,
+    on_image: Callable[[dict], None] | None = None,
 ) -> dict:
     """Score every method on every image of one folder.
+
+    ``on_image`` is called with the partial result after every image (for checkpoints).
 
     Returns:
         ``{"images": [...], "psnr": {method: {N: [per-image dB]}}, "seconds": {method: s}}``.
@@ -149,6 +152,7 @@ def sweep_dataset(
         raise SystemExit(f"{directory}: no images found (looked for {sorted(IMAGE_SUFFIXES)})")
     psnr: dict[str, dict[str, list[float]]] = {m: {str(n): [] for n in ns} for m in methods}
     seconds = dict.fromkeys(methods, 0.0)
+    done: list[str] = []
     for index, path in enumerate(paths):
         rgb = load_rgb(path, side)
         lab = rgb_to_lab(rgb)
@@ -166,8 +170,11 @@ def sweep_dataset(
             for n, pred_ab in zip(ns, pred, strict=True):
                 out = lab_to_rgb(np.concatenate([lightness[..., None], pred_ab], axis=2))
                 psnr[name][str(n)].append(psnr_uint8(out, rgb))
+        done.append(path.name)
         log(f"  {directory.name} {index + 1}/{len(paths)} {path.name}")
-    return {"images": [p.name for p in paths], "psnr": psnr, "seconds": seconds}
+        if on_image is not None:
+            on_image({"images": done, "psnr": psnr, "seconds": seconds})
+    return {"images": done, "psnr": psnr, "seconds": seconds}
 
 
 def summarize(values: Sequence[float]) -> tuple[float, float]:
@@ -197,7 +204,9 @@ def markdown_table(name: str, result: dict, ns: Sequence[int]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("dirs", nargs="+", type=Path, help="folders of color images")
+    parser.add_argument("dirs", nargs="*", type=Path, help="folders of color images")
+    parser.add_argument("--table-from", type=Path, default=None,
+                        help="print the tables of a (possibly partial) results JSON and exit")
     parser.add_argument("--methods", default="gray,levin,vidcolor")
     parser.add_argument("--weights", default="default", help="registry name or .safetensors")
     parser.add_argument("--device", default="auto")
@@ -210,6 +219,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
+    if args.table_from is not None:
+        saved = json.loads(args.table_from.read_text())
+        for name, result in saved["datasets"].items():
+            print(markdown_table(name, result, saved["protocol"]["ns"]) + "\n")
+        return 0
+    if not args.dirs:
+        parser.error("give at least one folder of images (or --table-from)")
     ns = [int(v) for v in args.ns.split(",")]
     names = [m.strip() for m in args.methods.split(",") if m.strip()]
     methods: dict[str, Method] = {}
@@ -234,17 +250,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "limit": args.limit, "weights": args.weights},
         "datasets": {},
     }
-    for directory in args.dirs:
-        result = sweep_dataset(directory, methods, ns, args.seed, args.limit, log, args.side)
+    def save(name: str, result: dict) -> None:
         summary = {
             m: {str(n): dict(zip(("mean", "se"), summarize(result["psnr"][m][str(n)]),
                                  strict=True)) for n in ns}
             for m in methods
         }
-        report["datasets"][directory.name] = {**result, "summary": summary}
+        report["datasets"][name] = {**result, "summary": summary}
+        if args.out:  # written after every image, so a long run keeps what it has
+            tmp = args.out.with_name(args.out.name + ".tmp")
+            tmp.write_text(json.dumps(report, indent=1))
+            os.replace(tmp, args.out)
+
+    for directory in args.dirs:
+        result = sweep_dataset(directory, methods, ns, args.seed, args.limit, log, args.side,
+                               on_image=lambda r, d=directory.name: save(d, r))
+        save(directory.name, result)
         print(markdown_table(directory.name, result, ns) + "\n", flush=True)
-        if args.out:  # written after each folder, so a long run keeps what it has
-            args.out.write_text(json.dumps(report, indent=1))
     return 0
 
 

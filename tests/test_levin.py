@@ -139,3 +139,6 @@ def test_pixels_without_a_path_to_any_hint_stay_gray(monkeypatch):
     assert np.isfinite(out).all()
     assert not out[:, 8:].any()
     np.testing.assert_allclose(out[:, :8], np.broadcast_to([40, 10], (8, 8, 2)), atol=1e-4)
+    # The saved JSON prints the same tables again.
+    assert sweep.main(["--table-from", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == table.strip()

@@ -400,3 +400,14 @@ def test_download_weights_registers_vidcolor_safetensors(tmp_path, user_cache):
     assert got.name == "mine" and got.location == "cache" and got.sha256 == sha
     model, loaded = weights.load_weights("mine")
     assert loaded == got and model.width_mult == 0.125
+
+
+def test_import_weights_dispatches_on_suffix(tmp_path, user_cache):
+    entry = small_entry()
+    src = tmp_path / "my-run.safetensors"
+    sha = weights.save_weights(randomized(SIGGRAPHGenerator(0.125)), entry, src)
+    got = weights.import_weights(src)
+    assert got.name == "my-run" and got.sha256 == sha and got.location == "cache"
+    assert weights.load_weights("my-run")[1] == got
+    with pytest.raises(WeightsError, match="expected .pth or .safetensors"):
+        weights.import_weights(tmp_path / "w.onnx")

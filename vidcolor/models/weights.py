@@ -421,6 +421,32 @@ def download_weights(url: str, sha256: str, name: str) -> WeightsEntry:
     return entry
 
 
+def import_weights(path: str | Path, name: str | None = None) -> WeightsEntry:
+    """Register a weights file by name (the ``vidcolor weights import PATH`` command).
+
+    Args:
+        path: the official SIGGRAPH17 ``.pth`` (converted by :func:`import_official`), or a
+            vidcolor ``.safetensors`` file (copied into the user cache).
+        name: registry name; default ``siggraph17-official`` for a ``.pth``, the file's
+            stem for a ``.safetensors`` file.
+
+    Returns:
+        The registered entry.
+
+    Raises:
+        WeightsError: an unsupported file type, or anything :func:`import_official` or
+            :func:`copy_into_cache` refuses.
+    """
+    path = Path(path).expanduser()
+    suffix = path.suffix.lower()
+    if suffix in (".pth", ".pt"):
+        return import_official(path, name=name) if name else import_official(path)
+    if suffix == ".safetensors":
+        return copy_into_cache(path, name or path.stem)
+    raise WeightsError(f"found a {suffix or 'suffix-less'} file, expected .pth or .safetensors",
+                       path=path)
+
+
 def copy_into_cache(path: str | Path, name: str) -> WeightsEntry:
     """Register a local vidcolor ``.safetensors`` file (e.g. a training result) by name."""
     src = Path(path).expanduser()
