@@ -119,3 +119,37 @@ def test_untrained_head_and_bad_arguments_are_refused():
                                (np.zeros((8, 8, 2), np.float32), np.zeros((8, 8), np.float32)))
     with pytest.raises(InputError):
         palette.to_lightness(np.zeros((4, 4, 4), np.uint8))
+
+
+def test_suggest_command(tmp_path, monkeypatch):
+    import json
+
+    import cv2
+    from click.testing import CliRunner
+
+    from vidcolor.cli import cli
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    colorizer = rigged({(20.0, 30.0): 6.0, (-20.0, 10.0): 5.0})
+    wfile = tmp_path / "rigged.safetensors"
+    weights.save_weights(colorizer.model, ENTRY, wfile)
+    image = tmp_path / "gray.png"
+    cv2.imwrite(str(image), np.full((40, 56), 140, np.uint8))
+    hints = tmp_path / "hints.json"
+    hints.write_text(json.dumps({"version": 1, "points": [
+        {"x": 0.2, "y": 0.2, "color": "#7a4b2c"}]}))
+    runner = CliRunner()
+    args = ["suggest", str(image), "--at", "0.5,0.5", "--hints", str(hints), "-k", "2",
+            "--weights", str(wfile), "--device", "cpu"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 2 and "a= +20.0 b= +30.0" in lines[0] and lines[0].startswith("#")
+    result = runner.invoke(cli, [*args, "--json"])
+    data = json.loads(result.output)
+    assert [d["ab"] for d in data] == [[20.0, 30.0], [-20.0, 10.0]]
+    assert data[0]["probability"] > data[1]["probability"]
+    bad = runner.invoke(cli, [*args[:3], "0.5", *args[4:]])
+    assert bad.exit_code == 2 and "--at" in bad.output
+    outside = runner.invoke(cli, [*args[:3], "1.5,0.5", *args[4:]])
+    assert outside.exit_code == 2 and "fraction" in outside.output

@@ -411,3 +411,26 @@ def test_import_weights_dispatches_on_suffix(tmp_path, user_cache):
     assert weights.load_weights("my-run")[1] == got
     with pytest.raises(WeightsError, match="expected .pth or .safetensors"):
         weights.import_weights(tmp_path / "w.onnx")
+
+
+def test_weights_commands(tmp_path, user_cache):
+    from click.testing import CliRunner
+
+    from vidcolor.cli import cli
+
+    entry = small_entry()
+    src = tmp_path / "trained.safetensors"
+    sha = weights.save_weights(randomized(SIGGRAPHGenerator(0.125)), entry, src)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["weights", "import", str(src), "--name", "mine"])
+    assert result.exit_code == 0, result.output
+    assert registry.get_weights("mine").sha256 == sha
+    result = runner.invoke(cli, ["weights", "download", src.as_uri(), "--sha256", sha,
+                                 "--name", "fetched"])
+    assert result.exit_code == 0 and sha in result.output
+    result = runner.invoke(cli, ["weights", "download", src.as_uri(), "--sha256", "0" * 64,
+                                 "--name", "bad"])
+    assert result.exit_code == 2 and "checksum mismatch" in result.output
+    assert "Traceback" not in result.output
+    listing = runner.invoke(cli, ["weights", "list"]).output
+    assert "mine" in listing and "fetched" in listing and "bad" not in listing
