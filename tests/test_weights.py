@@ -434,3 +434,25 @@ def test_weights_commands(tmp_path, user_cache):
     assert "Traceback" not in result.output
     listing = runner.invoke(cli, ["weights", "list"]).output
     assert "mine" in listing and "fetched" in listing and "bad" not in listing
+
+
+def test_registry_entry_and_file_metadata_must_agree(tmp_path, monkeypatch):
+    entry = registry.get_weights("default")
+    shipped = tmp_path / "shipped"
+    drifted = replace(entry, mask_cent=0.5)  # e.g. the trainer changed its mask convention
+    model = SIGGRAPHGenerator(entry.width_mult, entry.extra_inputs, residual=True)
+    sha = weights.save_weights(model, drifted, shipped / registry.SHIPPED_FILE)
+    monkeypatch.setenv("VIDCOLOR_WEIGHTS_DIR", str(shipped))
+    with pytest.raises(WeightsError) as err:
+        weights.load_weights(replace(entry, sha256=sha))
+    assert err.value.field == "mask_cent" and "0.5" in str(err.value)
+
+
+def test_default_propagation_contract_is_explicit_and_known():
+    from dataclasses import asdict
+
+    from vidcolor.models.propagate import PropagationParams
+
+    entry = registry.get_weights("default")
+    known = asdict(PropagationParams())
+    assert {k for k, _ in entry.propagation} == set(known)  # every setting pinned

@@ -39,6 +39,16 @@ SHIPPED_FILE = "vidcolor-siggraph17-q.safetensors"
 # The full sha256 of weights/vidcolor-siggraph17-q.safetensors. Filled in when the trained
 # file is committed; until then loading the default fails its checksum, on purpose.
 SHIPPED_SHA256 = ""
+# The hint-propagation settings the shipped weights were trained with (written explicitly,
+# so a later change of the library defaults cannot silently change what the network sees).
+SHIPPED_PROPAGATION = (
+    ("blend_mass", 1e-3),
+    ("floor", 1e-6),
+    ("global_lambda", 3000.0),
+    ("global_sigma", 32.0),
+    ("local_lambda", 100.0),
+    ("local_sigma", 8.0),
+)
 
 INDEX_VERSION = 1
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -200,9 +210,10 @@ def builtin_entries() -> dict[str, WeightsEntry]:
         extra_inputs=PROPAGATION_CHANNELS,
         extra="propagation",
         residual=True,
+        propagation=SHIPPED_PROPAGATION,
         mask_cent=0.0,
         working_size=256,
-        class_head_trained=False,
+        class_head_trained=True,
         description="vidcolor's own quarter-width SIGGRAPH17 hint network (default)",
     )
     return {shipped.name: shipped}

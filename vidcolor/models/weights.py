@@ -196,6 +196,43 @@ def _entry_from_file(path: Path) -> WeightsEntry:
     return WeightsEntry.from_json(data, path=path)
 
 
+CONTRACT_FIELDS = ("width_mult", "extra_inputs", "extra", "residual", "propagation", "l_cent",
+                   "l_norm", "ab_norm", "mask_cent", "working_size", "size_multiple",
+                   "class_head_trained")
+
+
+def check_contract(entry: WeightsEntry, metadata: Mapping[str, str], path: str | Path) -> None:
+    """Check that a file's own contract metadata (if any) agrees with its registry entry.
+
+    Raises:
+        WeightsError: naming the first field where the entry and the file disagree.
+    """
+    if METADATA_KEY not in metadata:
+        return
+    try:
+        data = json.loads(metadata[METADATA_KEY])
+    except json.JSONDecodeError as exc:
+        raise WeightsError(f"bad metadata JSON ({exc})", path=path, field=METADATA_KEY) from None
+    if not isinstance(data, dict):
+        return
+    ours = entry.to_json()
+    for key in CONTRACT_FIELDS:
+        if key not in data:
+            continue
+        found, expected = data[key], ours[key]
+        if key == "propagation" and isinstance(found, dict):
+            same = {k: float(v) for k, v in found.items()} == {
+                k: float(v) for k, v in expected.items()}
+        else:
+            same = found == expected
+        if not same:
+            raise WeightsError(
+                f"the file was saved with {key}={found!r} but the registry entry "
+                f"{entry.name!r} says {expected!r}; the entry and the file disagree",
+                path=path, field=key,
+            )
+
+
 def is_path(name_or_path: str | Path) -> bool:
     """Whether a ``--weights`` value means a file rather than a registry name."""
     text = str(name_or_path)
@@ -241,7 +278,8 @@ def load_weights(
         entry = get_weights(str(name_or_path))
         path = resolve_path(entry)
         verify_sha256(path, entry.sha256)
-    state, _ = read_safetensors(path)
+    state, metadata = read_safetensors(path)
+    check_contract(entry, metadata, path)
     model = build_model(entry)
     strict_load(model, state, path)
     model.eval()
