@@ -243,3 +243,19 @@ def test_image_output_is_not_gray(tmp_path, weights_file):
     assert run("image", src, "-o", out, "--weights", weights_file).exit_code == 0
     rgb = cv2.imread(str(out)).astype(int)
     assert np.abs(rgb[..., 0] - rgb[..., 2]).mean() > 1.0
+
+
+def test_bar_progress_shows_fps_and_eta():
+    import io
+
+    from vidcolor.progress import BarProgress
+
+    stream = io.StringIO()
+    bar = BarProgress(stream)
+    bar.min_interval = 0.0
+    bar.update("encode", 0, 100)
+    bar.update("encode", 50, 100, force=True)
+    bar.done("out.mp4", 100, 4.0)
+    text = stream.getvalue()
+    assert "50/100" in text and "fps" in text and "ETA" in text
+    assert text.rstrip().endswith("100 frames in 4.0 s (25.0 fps) -> out.mp4")
