@@ -181,6 +181,17 @@ def test_poll_never_blocks_while_the_child_is_busy(fake_cli, tmp_path):
         job.wait(timeout=10)
 
 
+def test_a_bug_in_the_reader_thread_fails_the_job_not_hangs(fake_cli, tmp_path, monkeypatch):
+    def broken(*args):
+        raise KeyError("oops")
+
+    job = make_job(fake_cli, tmp_path / "out", "ok")
+    monkeypatch.setattr(job, "_finish", broken)
+    assert job.start().wait(timeout=20) is JobState.FAILED
+    assert job.error == "job runner error: KeyError('oops')"
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 def test_missing_program_raises_at_start_and_leaves_no_folder(tmp_path):
     job = CliJob([str(tmp_path / "no-such-vidcolor"), "film.mp4"], tmp_path / "out" / "x.mp4")
     with pytest.raises(JobError, match="no-such-vidcolor: cannot run it"):

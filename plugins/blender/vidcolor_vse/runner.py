@@ -160,6 +160,7 @@ class CliJob:
 
         self._events: queue.SimpleQueue[dict] = queue.SimpleQueue()
         self._stderr: deque[str] = deque(maxlen=_STDERR_LINES)
+        self._stderr_lock = threading.Lock()
         self._cancel = threading.Event()
         self._proc: subprocess.Popen[str] | None = None
         self._staging: Path | None = None
@@ -285,12 +286,29 @@ class CliJob:
         for line in proc.stderr:
             text = line.rstrip()
             if text:
-                self._stderr.append(text)
+                with self._stderr_lock:
+                    self._stderr.append(text)
 
     def _read_stdout(self) -> None:
+        try:
+            outcome = self._follow()
+        except Exception as exc:  # a bug here must not leave the owner polling forever
+            self._kill()
+            self._remove_staging()
+            proc = self._proc
+            outcome = {
+                "event": "_exit",
+                "returncode": None if proc is None else proc.poll(),
+                "state": JobState.FAILED,
+                "message": f"job runner error: {exc!r}",
+            }
+        self._events.put(outcome)
+
+    def _follow(self) -> dict:
+        """Read events until the child exits; returns the closing pseudo-event."""
         proc = self._proc
         if proc is None or proc.stdout is None:
-            return
+            raise JobError("the job has no process to follow")
         saw_done = False
         error_message: str | None = None
         for line in proc.stdout:
@@ -305,7 +323,7 @@ class CliJob:
         returncode = proc.wait()
         if self._stderr_thread is not None:
             self._stderr_thread.join(timeout=5.0)
-        self._events.put(self._finish(returncode, saw_done, error_message))
+        return self._finish(returncode, saw_done, error_message)
 
     def _finish(self, returncode: int, saw_done: bool, error_message: str | None) -> dict:
         """Decide the outcome, move or remove the output; returns the closing pseudo-event."""
@@ -344,12 +362,16 @@ class CliJob:
             return f"{self.command[0]}: reported done but wrote no file at {staged}"
         if returncode == 0:
             return f"{self.command[0]}: exited without a 'done' event (is --progress jsonl on?)"
-        tail = [line for line in self._stderr if line.strip()]
+        tail = self._stderr_lines()
         if tail:
             return tail[-1]
         if returncode < 0:
             return f"{self.command[0]}: killed by signal {-returncode}"
         return f"{self.command[0]}: exited with code {returncode}"
+
+    def _stderr_lines(self) -> list[str]:
+        with self._stderr_lock:
+            return list(self._stderr)
 
     def _remove_staging(self) -> None:
         if self._staging is not None:
@@ -462,7 +484,7 @@ class CliJob:
     @property
     def stderr_tail(self) -> str:
         """The last lines the child wrote on stderr."""
-        return "\n".join(self._stderr)
+        return "\n".join(self._stderr_lines())
 
     @property
     def elapsed(self) -> float:
