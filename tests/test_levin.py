@@ -115,6 +115,9 @@ def test_sweep_end_to_end_on_generated_images(tmp_path, capsys):
     assert result["summary"]["levin"]["50"]["se"] >= 0
     table = capsys.readouterr().out
     assert "| N | gray | levin | propagate |" in table and "| 50 |" in table
+    # The saved JSON prints the same tables again.
+    assert sweep.main(["--table-from", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == table.strip()
 
 
 def test_pixels_without_a_path_to_any_hint_stay_gray(monkeypatch):
@@ -139,6 +142,39 @@ def test_pixels_without_a_path_to_any_hint_stay_gray(monkeypatch):
     assert np.isfinite(out).all()
     assert not out[:, 8:].any()
     np.testing.assert_allclose(out[:, :8], np.broadcast_to([40, 10], (8, 8, 2)), atol=1e-4)
-    # The saved JSON prints the same tables again.
-    assert sweep.main(["--table-from", str(out)]) == 0
-    assert capsys.readouterr().out.strip() == table.strip()
+
+
+@pytest.mark.parametrize(("h", "w"), [(1, 1), (7, 5), (33, 64), (64, 40)])
+def test_nested_dissection_is_a_permutation_with_separators_last(h, w):
+    from vidcolor.models.levin import nested_dissection
+
+    order = nested_dissection(h, w, leaf=16)
+    assert sorted(order.tolist()) == list(range(h * w))
+    if h * w > 16:
+        mid = h // 2 if h >= w else None
+        sep = (np.arange(w) + mid * w) if mid is not None else (np.arange(h) * w + w // 2)
+        assert set(order[-len(sep):].tolist()) == set(sep.tolist())
+
+
+def test_solution_matches_a_pivoting_direct_solve(monkeypatch):
+    """The no-pivot nested-dissection LU gives SuperLU's default answer."""
+    import scipy.sparse.linalg as sl
+
+    from vidcolor.models import levin
+
+    rng = np.random.default_rng(3)
+    lightness = cv2.GaussianBlur(rng.uniform(0, 100, (40, 48)).astype(np.float32), (0, 0), 2)
+    hint_ab = np.zeros((40, 48, 2), np.float32)
+    mask = np.zeros((40, 48), np.float32)
+    for y, x in rng.integers(0, 40, (6, 2)):
+        hint_ab[y:y + 3, x:x + 3] = rng.uniform(-50, 50, 2)
+        mask[y:y + 3, x:x + 3] = 1
+    fast = levin.levin_colorize(lightness, hint_ab, mask)
+
+    def no_splu(*args, **kwargs):
+        raise RuntimeError("force the fallback")
+
+    monkeypatch.setattr(sl, "splu", no_splu)
+    slow = levin.levin_colorize(lightness, hint_ab, mask)
+    np.testing.assert_allclose(fast, slow, atol=1e-4)
+    assert np.abs(fast).max() > 10
