@@ -117,25 +117,45 @@ def test_extension_installs_from_the_zip_and_registers(addon, plugin_zip):
     assert compat.sequencer_scene(bpy.context) == scene
 
 
-def test_ui_draws_job_progress_and_errors(scene, clip, addon):
-    """Draw code runs against a recording layout (no GPU window in background mode)."""
+def test_ui_draws_job_progress_and_errors(scene, clip, addon, tmp_path):
+    """Draw code runs against a layout that checks every call against Blender's RNA: the
+    UILayout method exists, icons are valid, properties and operators exist (no GPU window
+    in background mode, so the real UILayout cannot be had)."""
     panel_mod = addon_module("panel")
+    functions = bpy.types.UILayout.bl_rna.functions
+    icons = set(functions["label"].parameters["icon"].enum_items.keys())
 
     class Layout:
         def __init__(self, calls):
             self.calls, self.scale_y = calls, 1.0
 
         def __getattr__(self, name):
+            assert name in functions, f"UILayout has no {name}()"
+            params = functions[name].parameters
+
             def record(*args, **kwargs):
+                for key in kwargs:
+                    assert key in params, f"UILayout.{name}() has no argument {key}"
+                if "icon" in kwargs:
+                    assert kwargs["icon"] in icons, kwargs["icon"]
+                if name == "prop":
+                    data, prop = args
+                    assert prop in data.bl_rna.properties, prop
+                if name == "operator":
+                    category, op = args[0].split(".")
+                    assert hasattr(getattr(bpy.ops, category), op), args[0]
                 self.calls.append((name, kwargs))
                 return Layout(self.calls)
 
             return record
 
-    add_source(scene, clip)
+    src = add_source(scene, clip)
+    src.vidcolor_hints = str(tmp_path)
+    (tmp_path / "15.json").write_text("{}")
+    scene.frame_set(23)  # (23 - 10) + 2 = movie frame 15
     status = bpy.context.window_manager.vidcolor_job
     status.running, status.has_progress, status.progress = True, True, 0.25
-    status.status = "colorize 3/12 · 5.0 fps"
+    status.status, status.strip_name = "colorize 3/12 · 5.0 fps", "film"
 
     class Fake:
         pass
@@ -146,6 +166,9 @@ def test_ui_draws_job_progress_and_errors(scene, clip, addon):
     panel_mod.VIDCOLOR_PT_hints.draw(fake, bpy.context)
     assert ("progress", {"factor": 0.25, "type": "BAR", "text": status.status}) in calls
     assert any(name == "operator" and kw == {"icon": "IMAGE_DATA"} for name, kw in calls)
+    labels = [kw.get("text") for name, kw in calls if name == "label"]
+    assert "Hint frames: 15" in labels and "Colorizing 'film'" in labels
+    assert "Playhead is outside the strip" in labels  # 23 is past the visible 13..18
 
     calls.clear()
     panel_mod.draw_status_bar(fake, bpy.context)
@@ -153,6 +176,7 @@ def test_ui_draws_job_progress_and_errors(scene, clip, addon):
 
     status.running, status.error = False, "film.mp4: not a video"
     calls.clear()
+    panel_mod.VIDCOLOR_PT_hints.draw(fake, bpy.context)
     panel_mod.draw_status_bar(fake, bpy.context)
     assert ("label", {"text": "VidColor: film.mp4: not a video", "icon": "ERROR"}) in calls
 

@@ -51,6 +51,7 @@ class VIDCOLOR_PT_hints(bpy.types.Panel):
         row.operator("vidcolor.colorize_strip", icon="COLOR")
         row.operator("vidcolor.cancel_job", icon="CANCEL", text="Cancel")
         if status.running:
+            layout.label(text=f"Colorizing {status.strip_name!r}", icon="SEQUENCE")
             draw_progress(layout, status)
         elif status.status:
             layout.label(text=status.status, icon="CHECKMARK" if not status.error else "NONE")
