@@ -267,6 +267,7 @@ def test_colorize_adds_a_lined_up_strip_on_a_free_channel_and_survives_reload(
     out = tmp_path / "out"
     settings = scene.vidcolor
     settings.output_dir, settings.device, settings.quality = str(out), "cpu", "DRAFT"
+
     def sound_state():
         media = sound.sound.filepath if sound.type == "SOUND" else None
         return (sound.channel, sound.frame_final_start, sound.frame_final_end, media)

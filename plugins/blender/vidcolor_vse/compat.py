@@ -12,20 +12,23 @@ Only attribute look-ups live here, no ``import bpy``, so the rules are easy to r
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 #: Timing properties: the 4.2-5.0 name first, then the names of later versions.
-_TIMING_NAMES = {
-    "frame_start": ("frame_start", "content_start"),
-    "frame_final_start": ("frame_final_start", "left_handle"),
-    "frame_final_end": ("frame_final_end", "right_handle"),
-    "frame_final_duration": ("frame_final_duration", "duration"),
-    "frame_duration": ("frame_duration", "content_duration"),
-    "frame_offset_start": ("frame_offset_start",),
-    "frame_offset_end": ("frame_offset_end",),
-    "animation_offset_start": ("animation_offset_start",),
-    "animation_offset_end": ("animation_offset_end",),
-}
+_TIMING_NAMES = types.MappingProxyType(
+    {
+        "frame_start": ("frame_start", "content_start"),
+        "frame_final_start": ("frame_final_start", "left_handle"),
+        "frame_final_end": ("frame_final_end", "right_handle"),
+        "frame_final_duration": ("frame_final_duration", "duration"),
+        "frame_duration": ("frame_duration", "content_duration"),
+        "frame_offset_start": ("frame_offset_start",),
+        "frame_offset_end": ("frame_offset_end",),
+        "animation_offset_start": ("animation_offset_start",),
+        "animation_offset_end": ("animation_offset_end",),
+    }
+)
 
 
 def sequencer_scene(context: Any) -> Any:
@@ -38,10 +41,10 @@ def sequencer_scene(context: Any) -> Any:
     return scene if scene is not None else context.scene
 
 
-def strip_type(types: Any) -> Any:
+def strip_type(bpy_types: Any) -> Any:
     """The RNA base class of strips: ``bpy.types.Strip`` (4.4+) or ``bpy.types.Sequence``."""
-    strip = getattr(types, "Strip", None)
-    return strip if strip is not None else types.Sequence
+    strip = getattr(bpy_types, "Strip", None)
+    return strip if strip is not None else bpy_types.Sequence
 
 
 def top_strips(editor: Any) -> Any:
