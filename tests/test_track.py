@@ -194,3 +194,22 @@ def test_follows_real_optical_flow_on_a_moving_texture():
     still = [[p for p in f.points if p.ab == (9.0, 9.0)] for f in out]
     assert all(len(p) == 1 for p in still)
     assert still[-1][0].x * w == pytest.approx(100.5, abs=0.5)
+
+
+def test_strikes_tolerate_one_doubtful_pair_but_not_a_clear_occlusion():
+    from vidcolor.hints.track import TrackOptions
+
+    n = 5
+    zero = np.zeros((H, W, 2), np.float32)
+    mild = zero.copy()
+    mild[15:25, 28:36, 0] = 1.0  # FB error 1 vs tolerance ~0.51: doubtful, ratio < 4
+    hard = zero.copy()
+    hard[15:25, 28:36, 0] = 3.0  # FB error 9: a clear occlusion
+    hint = FrameHints(0, points=(HintPoint(0.5, 0.5, (1.0, 1.0)),))
+    for field, expected_default, expected_lenient in ((mild, 1, 2), (hard, 1, 1)):
+        flows = ShotFlows([field, zero, zero, zero], [zero] * 4)
+        counts = [len(f.points) for f in track_hints(0, n, {0: hint}, flows, H, W)]
+        assert counts == [1] + [expected_default - 1] * 4  # default: dropped at once
+        lenient = TrackOptions(max_strikes=2)
+        counts = [len(f.points) for f in track_hints(0, n, {0: hint}, flows, H, W, lenient)]
+        assert counts == [1] + [expected_lenient - 1] * 4
