@@ -371,3 +371,21 @@ def test_special_files_are_refused_not_read(tmp_path):
     os.symlink("/dev/zero", tmp_path / "4.png")  # reading it would never end
     with pytest.raises(HintError, match="not a regular file"):
         load_hints(tmp_path)
+
+
+def test_folder_named_like_a_hint_file_is_an_error(tmp_path):
+    (tmp_path / "3.json").mkdir()
+    with pytest.raises(HintError, match="is a folder"):
+        load_hints(tmp_path)
+
+
+def test_truncated_png_gives_one_clean_error(tmp_path, capfd):
+    layer = np.zeros((48, 64, 4), np.uint8)
+    layer[::3, ::5] = (255, 0, 0, 255)
+    whole = write_rgba(tmp_path / "full.png", layer).read_bytes()
+    (tmp_path / "full.png").unlink()
+    (tmp_path / "3.png").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(HintError) as err:
+        load_hints(tmp_path)
+    assert err.value.path == str(tmp_path / "3.png") and "decoded" in str(err.value)
+    assert "WARN" not in capfd.readouterr().err  # OpenCV's own log is silenced

@@ -437,11 +437,12 @@ def load_hints(directory: str | Path, *, max_pixels: int = MAX_PIXELS) -> HintSe
     other: list[Path] = []
     for entry in entries:
         match = _NAME.match(entry.name)
-        if entry.is_dir():
-            continue  # sub-folders (e.g. of reference images) are not hint files
         if match is None:
-            other.append(entry)
+            if not entry.is_dir():  # sub-folders (e.g. of reference images) are fine
+                other.append(entry)
             continue
+        if entry.is_dir():
+            raise HintError("is a folder; expected a hint file of that name", path=entry)
         index = int(match.group(1))
         table = json_files if match.group(2).lower() == "json" else png_files
         if index in table:

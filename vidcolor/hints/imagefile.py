@@ -129,7 +129,14 @@ def read_image(path: str | Path, *, alpha: bool, max_pixels: int = MAX_PIXELS) -
             path=path,
         )
     flags = cv2.IMREAD_UNCHANGED if alpha else cv2.IMREAD_COLOR
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    # OpenCV logs its own warning for a broken file on stderr; the HintError below is the
+    # one message the user should see.
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     if image is None or image.size == 0:
         raise HintError("the image data cannot be decoded (corrupt or truncated)", path=path)
     if image.shape[0] * image.shape[1] > max_pixels:
