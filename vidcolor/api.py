@@ -213,7 +213,7 @@ def _image_frame(data: Any) -> int | None:
 # --------------------------------------------------------------------------- images
 
 
-def as_gray(image: Any, *, max_pixels: int = 100_000_000) -> np.ndarray:
+def as_gray(image: Any, *, max_pixels: int = 1 << 26) -> np.ndarray:
     """The full-range gray of an image argument.
 
     Args:
@@ -228,12 +228,9 @@ def as_gray(image: Any, *, max_pixels: int = 100_000_000) -> np.ndarray:
         InputError: not an image, or a wrong shape or dtype.
     """
     if isinstance(image, (str, Path)):
-        from vidcolor.hints.imagefile import read_image
+        from vidcolor.io.images import read_image
 
-        try:
-            image = read_image(image, alpha=False, max_pixels=max_pixels)
-        except HintError as exc:  # the reader speaks of hints; this is the input image
-            raise InputError(exc.message, path=exc.path, field=exc.field) from None
+        image = read_image(image, alpha=False, max_pixels=max_pixels)
     if not isinstance(image, np.ndarray):
         raise InputError(f"found {type(image).__name__}; expected a path or a uint8 array",
                          field="image")

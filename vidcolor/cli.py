@@ -16,6 +16,8 @@ import os
 
 # Before anything imports torch: OpenMP threads must not spin beside decode/encode threads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Before anything imports cv2: OpenCV's own warnings would add lines to our one-line errors.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 
 import json  # noqa: E402
 import logging  # noqa: E402
@@ -28,7 +30,7 @@ from typing import Any  # noqa: E402
 import click  # noqa: E402
 
 from vidcolor import __version__  # noqa: E402
-from vidcolor.errors import Cancelled, InputError, VidcolorError  # noqa: E402
+from vidcolor.errors import Cancelled, InputError, OutputError, VidcolorError  # noqa: E402
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 DEFAULT_COMMAND = "colorize"
@@ -174,6 +176,9 @@ def colorize_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, 
             codec=codec, crf=crf, temporal=temporal, temporal_strength=temporal_strength,
             overwrite=overwrite, strict=strict, resume=resume)
         dst = output if output is not None else api.default_output(input_path)
+        if report_path is not None and not report_path.parent.is_dir():
+            raise InputError(f"folder {report_path.parent} does not exist; expected the "
+                             "report's folder to exist", path=report_path, field="--report")
         hints = api.load_video_hints(hints_dir) if hints_dir is not None else None
         with _Signals(token):
             try:
@@ -197,7 +202,11 @@ def colorize_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, 
         pairs = ", ".join(f"shot {k} <- shot {v}" for k, v in sorted(report.borrowed.items()))
         click.echo(f"vidcolor: hints borrowed: {pairs}", err=True)
     if report_path is not None:
-        report_path.write_text(json.dumps(report.to_dict(), indent=1))
+        try:
+            report_path.write_text(json.dumps(report.to_dict(), indent=1) + "\n")
+        except OSError as exc:
+            _fail(OutputError(f"cannot write the report ({exc.strerror or exc}); the video "
+                              f"was written to {report.output}", path=report_path), progress)
     if progress_kind == "none":
         click.echo(str(report.output))
 
@@ -219,21 +228,21 @@ def image_cmd(input_path: Path, output: Path, hints_file: Path | None, device: s
     """Colorize one image IN into OUT."""
 
     def run() -> None:
-        import cv2
-
         from vidcolor import api
+        from vidcolor.io.atomic import same_file
+        from vidcolor.io.images import IMAGE_FORMATS, write_image
 
+        if same_file(input_path, output):
+            raise InputError("the output is the input; expected a different path", path=output)
         if output.exists() and not overwrite:
             raise InputError("the output file exists; expected a new path, or --overwrite",
                              path=output)
-        if input_path.exists() and output.exists() and input_path.samefile(output):
-            raise InputError("the output is the input; expected a different path", path=output)
+        if output.suffix.lower() not in IMAGE_FORMATS:
+            raise InputError(f"found {output.suffix or 'no extension'!r}; expected one of "
+                             f"{', '.join(IMAGE_FORMATS)}", path=output, field="output")
         hints = api.load_image_hints(hints_file)
         rgb = api.Colorizer(weights, device).colorize_image(input_path, hints)
-        ok = cv2.imwrite(str(output), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        if not ok:
-            raise InputError("cannot write this image type; expected .png, .jpg, .tif ...",
-                             path=output)
+        write_image(output, rgb, overwrite=overwrite, inputs=(input_path,))
         click.echo(str(output))
 
     _guard(run)
