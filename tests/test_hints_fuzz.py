@@ -13,7 +13,7 @@ from vidcolor.errors import HintError
 from vidcolor.hints.colors import CSS_COLORS
 from vidcolor.hints.format import FrameHints, parse_hints, parse_hints_text
 
-SETTINGS = settings(max_examples=150, deadline=None,
+SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True)
@@ -34,19 +34,34 @@ colors = (st.sampled_from(sorted(CSS_COLORS)) | st.sampled_from(
     | json_values)
 abs_ = st.lists(st.floats(-200, 200) | st.just(float("nan")) | st.integers(-200, 200) | json_values,
                 max_size=3) | json_values
-point = st.fixed_dictionaries(
+noisy_point = st.fixed_dictionaries(
     {"x": numbers, "y": numbers},
     optional={"color": colors, "ab": abs_, "size": numbers | json_values,
               "extra": json_values},
 )
+valid_color = (st.sampled_from(sorted(CSS_COLORS))
+               | st.integers(0, 0xFFFFFF).map(lambda c: f"#{c:06x}")
+               | st.lists(st.integers(0, 255), min_size=3, max_size=3))
+valid_ab = st.lists(st.floats(-128, 127), min_size=2, max_size=2)
+unit = st.floats(0, 1)
+valid_point = st.one_of(
+    st.fixed_dictionaries({"x": unit, "y": unit, "color": valid_color},
+                          optional={"size": st.floats(0.001, 1)}),
+    st.fixed_dictionaries({"x": unit, "y": unit, "ab": valid_ab},
+                          optional={"size": st.floats(0.001, 1)}),
+)
+point = st.one_of(valid_point, valid_point, valid_point, noisy_point)
 documents = st.fixed_dictionaries(
-    {"version": st.sampled_from([1, 1, 1, 2, 1.0, "1", True, None])},
+    {"version": st.sampled_from([1] * 8 + [2, 1.0, "1", True, None]),
+     "points": st.lists(point, max_size=4) | st.lists(point | json_values, max_size=3)},
     optional={
-        "frame": st.sampled_from([0, 5, -1, 5.0, "5", 10**20, None, True]),
-        "points": st.lists(point | json_values, max_size=4) | json_values,
-        "reference": st.text(max_size=10) | json_values,
+        "frame": st.sampled_from([5] * 6 + [0, -1, 5.0, "5", 10**20, None, True]),
+        "reference": st.sampled_from(["sunset.jpg"] * 4 + ["", 5, None, ["a"]]),
         "comment": json_values,
     },
+) | st.fixed_dictionaries(
+    {"version": st.sampled_from([1, 2]), "points": json_values},
+    optional={"frame": json_values, "reference": json_values},
 )
 
 
