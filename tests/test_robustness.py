@@ -373,6 +373,16 @@ def _hint_frame_past_end(d, w):
     return fails_on(d, w, src, f"{FRAMES}", hints=hints)
 
 
+def _hint_frame_past_end_mkv(d, w):
+    """Matroska has no frame count in its header: the check comes after the analysis pass,
+    which must then leave no work folder behind."""
+    src = media.make_clip(d / "in.mkv", frames=FRAMES)
+    hints = d / "hints"
+    hints.mkdir()
+    (hints / "50.json").write_text('{"version": 1, "points": []}')
+    return fails_on(d, w, src, "50", hints=hints)
+
+
 def _hint_frame_huge(d, w):
     src, hints = clip_and_hints(d)
     (hints / "999999999999.json").write_text('{"version": 1, "points": []}')
@@ -693,6 +703,7 @@ CASES: list[Case] = [
     Case("hint_entry_fifo", _hint_entry_fifo),
     Case("hint_entry_dev_zero", _hint_entry_dev_zero),
     Case("hint_frame_past_end", _hint_frame_past_end),
+    Case("hint_frame_past_end_mkv", _hint_frame_past_end_mkv),
     Case("hint_frame_huge", _hint_frame_huge),
     Case("hint_frame_duplicate", _duplicate_frame),
     Case("hint_png_malformed", _malformed_png),
@@ -869,12 +880,21 @@ def slowed(fn, seconds):
     return wrapper
 
 # Slow one stage down so that the test can signal the process in the middle of it.
+analyze_delay = float(os.environ.get("ROBUST_ANALYZE_DELAY", "0"))
 encode_delay = float(os.environ.get("ROBUST_ENCODE_DELAY", "0"))
 shot_delay = float(os.environ.get("ROBUST_SHOT_DELAY", "0"))
 if encode_delay:
     pipeline.compose_chroma = slowed(pipeline.compose_chroma, encode_delay)  # per frame
 if shot_delay:
     pipeline.colorize_shot = slowed(pipeline.colorize_shot, shot_delay)  # per shot
+if analyze_delay:
+    from vidcolor.io import decode
+    iter_luma = decode.iter_luma
+    def slow_luma(*args, **kwargs):  # per decoded frame of the analysis pass
+        for item in iter_luma(*args, **kwargs):
+            time.sleep(analyze_delay)
+            yield item
+    decode.iter_luma = slow_luma
 from vidcolor import cli
 cli.main(sys.argv[1:])
 """
@@ -889,10 +909,11 @@ class Cli:
         self.runner = folder / "runner.py"
         self.runner.write_text(_RUNNER)
 
-    def start(self, *args: str | Path, encode_delay: float = 0.0,
-              shot_delay: float = 0.0) -> subprocess.Popen:
+    def start(self, *args: str | Path, encode_delay: float = 0.0, shot_delay: float = 0.0,
+              analyze_delay: float = 0.0) -> subprocess.Popen:
         env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_WAIT_POLICY": "PASSIVE",
-               "ROBUST_ENCODE_DELAY": str(encode_delay), "ROBUST_SHOT_DELAY": str(shot_delay)}
+               "ROBUST_ENCODE_DELAY": str(encode_delay), "ROBUST_SHOT_DELAY": str(shot_delay),
+               "ROBUST_ANALYZE_DELAY": str(analyze_delay)}
         cmd = [sys.executable, str(self.runner), *map(str, args), *fast(self.weights)]
         return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, cwd=self.folder)
@@ -983,6 +1004,25 @@ def test_signals_during_encode_then_sigkill_then_resume(tmp_path):
     assert media.read_audio_packets(out) == media.read_audio_packets(src)
     assert not list(tmp_path.glob(".*vidcolor-tmp*")) and not work.exists()
     assert snapshot(tmp_path)["in.mp4"] == src_hash
+
+
+@pytest.mark.slow
+def test_sigint_during_the_analysis_pass(tmp_path):
+    """Ctrl-C while the first pass decodes: exit 130, one line, no output, input intact."""
+    cli = Cli(tmp_path)
+    src = media.make_clip(tmp_path / "in.mp4", frames=24)
+    before = snapshot(tmp_path)["in.mp4"]
+    out = tmp_path / "out.mp4"
+    proc = cli.start(src, "-o", out, analyze_delay=0.5)
+    wait_for("out.mp4.vidcolor-work/luma.u8", tmp_path, proc)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in one_line(err)
+    assert not out.exists() and not list(tmp_path.glob(".out*"))
+    assert not (tmp_path / "out.mp4.vidcolor-work" / "analysis.json").exists()
+    assert snapshot(tmp_path)["in.mp4"] == before
 
 
 @pytest.mark.slow
