@@ -96,6 +96,29 @@ def model_fps(clip: Path, weights: str, device: str, batch_size: int,
     return len(lightness) / (time.perf_counter() - t0), len(lightness), (h, w)
 
 
+def compose_backends(width: int, height: int, repeats: int = 5) -> dict[str, float]:
+    """Milliseconds per frame of the guided chroma upsampling, OpenCV vs kornia (CPU).
+
+    Upsamples 256-px working chroma to the 4:2:0 chroma size of a ``width`` x ``height``
+    frame, guided by luma of that size, as the compose step does.
+    """
+    from vidcolor.pipeline import upsample_ab, working_shape
+
+    rng = np.random.default_rng(0)
+    cw, ch = (width + 1) // 2, (height + 1) // 2
+    guide = rng.integers(0, 256, (ch, cw), dtype=np.uint8)
+    h, w = working_shape(height, width, 256)
+    ab = rng.normal(0, 20, (h, w, 2)).astype(np.float32)
+    out = {}
+    for backend in ("opencv", "kornia"):
+        upsample_ab(ab, guide, backend=backend)
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            upsample_ab(ab, guide, backend=backend)
+        out[backend] = 1000.0 * (time.perf_counter() - t0) / repeats
+    return out
+
+
 def end_to_end(clip: Path, out_dir: Path, weights: str, device: str,
                batch_size: int) -> dict:
     """A full pipeline run; its report as a dict."""
@@ -182,6 +205,11 @@ def main() -> int:
         fps_m, n_m, shape = model_fps(args.clip, args.weights, args.device, args.batch_size,
                                       args.frames)
         print(f"model alone    : {fps_m:7.2f} fps ({n_m} frames at {shape[1]}x{shape[0]})")
+        for label, (w, h) in (("720p", (1280, 720)), ("1080p", (1920, 1080))):
+            ms = compose_backends(w, h)
+            print(f"guided upsample {label}: opencv {ms['opencv']:.1f} ms, "
+                  f"kornia (cpu) {ms['kornia']:.1f} ms per frame")
+            results[f"upsample_{label}_ms"] = ms
         report = end_to_end(args.clip, out, args.weights, args.device, args.batch_size)
         fps_e = report["fps"]
         print(f"end to end     : {fps_e:7.2f} fps ({report['frames']} frames, "
