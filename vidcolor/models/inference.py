@@ -11,8 +11,9 @@ size. On the way it
 * runs in batches of ``batch_size`` under ``torch.inference_mode``; a CUDA out-of-memory
   error halves the batch and retries (the smaller size is kept for later calls), so a
   too-large batch costs speed, never the run;
-* on CUDA, stages inputs in pinned host memory, copies them with ``non_blocking=True``,
-  uses channels-last convolutions and autocasts to bf16 (fp16 where bf16 is unsupported).
+* uses channels-last convolutions (cuDNN and oneDNN are faster with them);
+* on CUDA, stages inputs in pinned host memory, copies them with ``non_blocking=True`` and
+  autocasts to bf16 (fp16 where bf16 is unsupported).
 
 Every frame is computed independently, so results do not depend on the batch size.
 """
@@ -246,10 +247,9 @@ class HintColorizer:
             wanted = threads if threads is not None else cpu_threads()
             if threads is not None or torch.get_num_threads() > wanted:
                 torch.set_num_threads(max(1, int(wanted)))
-        model = model.eval().to(self.device)
-        if self.device.type == "cuda":
-            model = model.to(memory_format=torch.channels_last)
-        self.model = model
+        # Channels-last convolutions: faster with cuDNN and with oneDNN on the CPU (about a
+        # quarter less CPU time per frame for the quarter-width network at 256x256).
+        self.model = model.eval().to(self.device).to(memory_format=torch.channels_last)
         try:
             self._propagation = PropagationParams(**dict(entry.propagation))
         except TypeError as exc:
@@ -343,9 +343,8 @@ class HintColorizer:
         return torch.cat(outputs)
 
     def _forward(self, part: _Batch) -> torch.Tensor:
-        if self.device.type == "cuda":
-            part = _Batch(*(None if t is None else t.contiguous(memory_format=torch.channels_last)
-                            for t in (part.lightness, part.hint_ab, part.hint_mask, part.extra)))
+        part = _Batch(*(None if t is None else t.contiguous(memory_format=torch.channels_last)
+                        for t in (part.lightness, part.hint_ab, part.hint_mask, part.extra)))
         return self.model(part.lightness, part.hint_ab, part.hint_mask, part.extra)
 
     def _to_host(self, tensor: torch.Tensor) -> np.ndarray:
