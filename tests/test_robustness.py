@@ -656,11 +656,6 @@ def _image_bomb_hint(d, w):
 
 
 
-NEWLINE_XFAIL = ("errors.VidcolorError.one_line joins path, field and message as they are: a "
-                 "file name holding a line break splits the error over two lines; escape "
-                 "control characters there (e.g. keep c if c.isprintable() else "
-                 "repr(c)[1:-1]) so that the message stays one line")
-
 CASES: list[Case] = [
     # not video
     Case("empty_file", _empty),
@@ -674,7 +669,7 @@ CASES: list[Case] = [
     Case("missing_input", _missing_input),
     Case("text_named_mkv", _text_named_mkv),
     Case("input_is_dev_zero", _input_is_dev_zero),
-    Case("newline_in_file_name", _newline_in_name, xfail=NEWLINE_XFAIL),
+    Case("newline_in_file_name", _newline_in_name),
     # unusual but valid video
     Case("tiny_16x16", _tiny_16),
     Case("odd_31x17_vp9", _odd_vp9),

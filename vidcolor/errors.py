@@ -31,7 +31,12 @@ class VidcolorError(Exception):
     def one_line(self) -> str:
         """The message as the CLI prints it: ``file: field: message``."""
         parts = [p for p in (self.path, self.field) if p]
-        return ": ".join([*parts, self.message])
+        return "".join(_printable(c) for c in ": ".join([*parts, self.message]))
+
+
+def _printable(char: str) -> str:
+    # A file name may hold a newline or control character: escape it to keep one line.
+    return char if char.isprintable() else repr(char)[1:-1]
 
 
 class InputError(VidcolorError, ValueError):
