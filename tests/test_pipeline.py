@@ -393,3 +393,20 @@ def test_sigkill_then_resume_equals_uninterrupted(make_clip, tmp_path):
     np.testing.assert_array_equal(_decoded(dst), _decoded(ref))
     assert not work.exists()
     assert not list(tmp_path.glob(".out*"))
+
+
+def test_reference_points_at_a_hint_frame_join_its_own_points():
+    """Reference guidance stored as 'borrowed' at the hint frame itself must not replace it."""
+    from vidcolor.hints.format import FrameHints, HintPoint
+
+    own = FrameHints(frame=0, points=(HintPoint(0.25, 0.25, (40.0, 20.0)),))
+    from_reference = FrameHints(frame=0, points=(HintPoint(0.75, 0.75, (-30.0, 10.0)),))
+    shot = pipeline.Shot(index=0, start=0, stop=3)
+    hints = pipeline.ShotHints(frames={0: own}, borrowed={0: from_reference})
+    zero = np.zeros((16, 16, 2), np.float32)
+
+    tracked = pipeline.track_shot_hints(shot, lambda k: (zero, zero), hints, (16, 16))
+
+    for index in range(3):
+        abs_ = sorted(p.ab for p in tracked[index].points)
+        assert abs_ == [(-30.0, 10.0), (40.0, 20.0)]

@@ -782,7 +782,10 @@ def track_shot_hints(shot: Shot, flows: Callable[[int], tuple[np.ndarray, np.nda
     Returns:
         ``{frame index: FrameHints}`` for every frame of the shot that a hint reaches.
     """
-    sources = {**hints.borrowed, **hints.frames}
+    # Reference points sit in 'borrowed' at the hint frame's own index: combine, never replace.
+    sources = dict(hints.borrowed)
+    for index, frame_hints in hints.frames.items():
+        sources[index] = frame_hints.combined(sources[index]) if index in sources else frame_hints
     if not sources:
         return {}
     from vidcolor.hints.track import track_hints
