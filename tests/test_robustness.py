@@ -1155,16 +1155,7 @@ model.eval()
     assert unsafe_calls(good) == []
 
 
-TRAIN_XFAIL = ("vidcolor/train.py (untracked, the training engineer's) loads its checkpoints "
-               "with torch.load(..., weights_only=False) at lines ~350 and ~466; the "
-               "checkpoint holds only tensors, dicts, ints, floats and strings (numpy RNG "
-               "state is a dict), so weights_only=True loads it")
-
-
 @pytest.mark.parametrize("path", [
-    pytest.param(p, id=str(p.relative_to(REPO)),
-                 marks=[pytest.mark.xfail(strict=True, reason=TRAIN_XFAIL)]
-                 if p.relative_to(REPO).as_posix() == "vidcolor/train.py" else [])
-    for p in PACKAGE_FILES])
+    pytest.param(p, id=str(p.relative_to(REPO))) for p in PACKAGE_FILES])
 def test_no_shell_no_pickle_no_unsafe_torch_load(path):
     assert unsafe_calls(path.read_text()) == []

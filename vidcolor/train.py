@@ -349,7 +349,7 @@ def train(
     if resume:
         if not ckpt_path.is_file():
             raise InputError("no checkpoint to resume from", path=ckpt_path)
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         config = TrainConfig(**state["config"])
     elif ckpt_path.exists():
         raise InputError(
@@ -465,7 +465,7 @@ def load_checkpoint_model(run_dir: Path) -> tuple[SIGGRAPHGenerator, TrainConfig
     path = run_dir / CHECKPOINT
     if not path.is_file():
         raise InputError("no checkpoint found", path=path)
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = torch.load(path, map_location="cpu", weights_only=True)
     config = TrainConfig(**state["config"])
     model = build_model(config)
     model.load_state_dict(state["ema"])
