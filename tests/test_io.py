@@ -6,6 +6,7 @@ oracle the io module is checked against.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -523,6 +524,17 @@ def test_atomic_output_removes_temp_on_error_and_renames_on_success(tmp_path):
         tmp.write_bytes(b"whole")
         assert not dst.exists()
     assert dst.read_bytes() == b"whole" and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_finished_output_gets_the_mode_of_a_new_file(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        with atomic_output(tmp_path / "o.bin") as tmp:
+            tmp.write_bytes(b"whole")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "o.bin").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_atomic_output_turns_no_space_into_output_error(tmp_path):

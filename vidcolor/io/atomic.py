@@ -118,6 +118,12 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def commit_temp(tmp: Path, dst: Path, *, overwrite: bool) -> None:
     """Flush ``tmp`` to disk and rename it to ``dst``; without overwrite never clobber.
 
@@ -125,6 +131,8 @@ def commit_temp(tmp: Path, dst: Path, *, overwrite: bool) -> None:
         OutputError: ``dst`` appeared meanwhile (no overwrite), or the rename failed.
     """
     try:
+        # mkstemp creates 0600; a finished output gets the mode any new file would get.
+        os.chmod(tmp, 0o666 & ~_current_umask())
         _fsync(tmp)
         if overwrite:
             os.replace(tmp, dst)
