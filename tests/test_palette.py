@@ -153,3 +153,19 @@ def test_suggest_command(tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "--at" in bad.output
     outside = runner.invoke(cli, [*args[:3], "1.5,0.5", *args[4:]])
     assert outside.exit_code == 2 and "fraction" in outside.output
+
+
+def test_suggest_colors_in_the_python_api(tmp_path):
+    from vidcolor import api
+
+    colorizer = rigged({(20.0, 30.0): 6.0, (-20.0, 10.0): 5.0})
+    wfile = tmp_path / "rigged.safetensors"
+    weights.save_weights(colorizer.model, ENTRY, wfile)
+    gray = np.full((40, 56), 140, np.uint8)
+    hints = {"version": 1, "points": [{"x": 0.2, "y": 0.2, "color": "#7a4b2c"}]}
+    colors = api.Colorizer(wfile, "cpu").suggest_colors(gray, 0.5, 0.5, hints, k=2)
+    assert [c.ab for c in colors] == [(20.0, 30.0), (-20.0, 10.0)]
+    import vidcolor
+
+    assert vidcolor.suggest_colors(gray, 0.5, 0.5, hints, k=2, weights=str(wfile),
+                                   device="cpu") == colors

@@ -37,6 +37,7 @@ __all__ = [
     "colorize_frames",
     "colorize_image",
     "colorize_video",
+    "suggest_colors",
 ]
 
 _LAZY = {
@@ -44,11 +45,18 @@ _LAZY = {
     "colorize_video": "vidcolor.api",
     "colorize_frames": "vidcolor.api",
     "colorize_image": "vidcolor.api",
+    "suggest_colors": "vidcolor.api",
     "RunReport": "vidcolor.pipeline",
 }
 
 if TYPE_CHECKING:
-    from vidcolor.api import Colorizer, colorize_frames, colorize_image, colorize_video
+    from vidcolor.api import (
+        Colorizer,
+        colorize_frames,
+        colorize_image,
+        colorize_video,
+        suggest_colors,
+    )
     from vidcolor.pipeline import RunReport
 
 

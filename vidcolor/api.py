@@ -307,6 +307,23 @@ class Colorizer:
         return pipeline.colorize_image_gray(gray, load_image_hints(hints), self.model,
                                             self.options.model.working_size)
 
+    def suggest_colors(self, image: Any, x: float, y: float, hints: Any = None,
+                       k: int = 5) -> list[Any]:
+        """The paper's data-driven palette: likely colors at a point, given the hints.
+
+        Args:
+            image: a path, or an ``(H, W)`` or ``(H, W, 3)`` uint8 array.
+            x: horizontal position as a fraction of the width, in [0, 1].
+            y: vertical position as a fraction of the height, in [0, 1].
+            hints: see :func:`load_image_hints`.
+            k: how many colors.
+
+        Returns:
+            Up to ``k`` ``PaletteColor(ab, rgb_hex, probability)``, most likely first.
+        """
+        return pipeline.suggest_colors_gray(as_gray(image), x, y, load_image_hints(hints),
+                                            self.model, k)
+
     def colorize_frames(self, frames: Iterable[np.ndarray], hints: Any = None, *,
                         temporal: bool = True, temporal_strength: float = 0.8
                         ) -> Iterator[np.ndarray]:
@@ -428,3 +445,23 @@ def colorize_image(image: Any, hints: Any = None, *, weights: str = "default",
         ``(H, W, 3)`` uint8 sRGB.
     """
     return default_colorizer(str(weights), device).colorize_image(image, hints)
+
+
+def suggest_colors(image: Any, x: float, y: float, hints: Any = None, k: int = 5, *,
+                   weights: str = "default", device: str = "auto") -> list[Any]:
+    """The k most likely colors at a point of an image, given the current hints.
+
+    Args:
+        image: a path, or an ``(H, W)`` or ``(H, W, 3)`` uint8 array.
+        x: horizontal position as a fraction of the width, in [0, 1].
+        y: vertical position as a fraction of the height, in [0, 1].
+        hints: a path to a hint JSON file, a dict in the hint-file format, a ``FrameHints``,
+            or None.
+        k: how many colors.
+        weights: registry name or path.
+        device: ``auto``, ``cpu`` or ``cuda``.
+
+    Returns:
+        Up to ``k`` ``PaletteColor(ab, rgb_hex, probability)``, most likely first.
+    """
+    return default_colorizer(str(weights), device).suggest_colors(image, x, y, hints, k)

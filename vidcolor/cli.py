@@ -447,15 +447,9 @@ def suggest_cmd(image_path: Path, at: str, hints_file: Path | None, k: int, devi
 
     def run() -> None:
         from vidcolor import api
-        from vidcolor.hints.rasterize import rasterize_hints
-        from vidcolor.models.inference import HintColorizer
-        from vidcolor.models.palette import suggest_colors
 
         x, y = _fractions(at)
-        gray = api.as_gray(image_path)
-        hints = api.load_image_hints(hints_file)
-        arrays = None if hints is None else rasterize_hints(hints, *gray.shape)
-        colors = suggest_colors(HintColorizer(weights, device=device), gray, x, y, arrays, k)
+        colors = api.Colorizer(weights, device).suggest_colors(image_path, x, y, hints_file, k)
         if as_json:
             click.echo(json.dumps([{"ab": list(c.ab), "rgb": c.rgb_hex,
                                     "probability": round(c.probability, 6)} for c in colors]))

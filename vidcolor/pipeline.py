@@ -974,6 +974,29 @@ def colorize_image_gray(gray: np.ndarray, hints: Any, model: ChromaModel,
     return colorize_gray(gray, ab, backend=model.backend)
 
 
+def suggest_colors_gray(gray: np.ndarray, x: float, y: float, hints: Any, model: ChromaModel,
+                        k: int = 5) -> list[Any]:
+    """The k most likely colors at a point of a gray image, given its hints.
+
+    Args:
+        gray: ``(H, W)`` uint8 full-range gray.
+        x: horizontal position as a fraction of the width, in [0, 1].
+        y: vertical position as a fraction of the height, in [0, 1].
+        hints: a ``FrameHints`` (coordinates are fractions of the image) or None.
+        model: the loaded network (its class head gives the palette).
+        k: how many colors.
+
+    Returns:
+        ``models.palette.PaletteColor`` records ``(ab, rgb_hex, probability)``, most likely
+        first.
+    """
+    from vidcolor.hints.rasterize import rasterize_hints
+    from vidcolor.models.palette import suggest_colors
+
+    arrays = None if hints is None else rasterize_hints(hints, *gray.shape)
+    return suggest_colors(model.model, gray, x, y, arrays, k)
+
+
 def _flows_in_memory(grays: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
     from vidcolor.temporal.flow import FlowEstimator
 
