@@ -259,3 +259,22 @@ def test_bar_progress_shows_fps_and_eta():
     text = stream.getvalue()
     assert "50/100" in text and "fps" in text and "ETA" in text
     assert text.rstrip().endswith("100 frames in 4.0 s (25.0 fps) -> out.mp4")
+
+
+def test_progress_rate_is_unknown_until_time_has_passed(monkeypatch):
+    from vidcolor import progress
+
+    clock = iter([100.0, 100.000001, 102.0])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    seen = []
+
+    class Recorder(progress.Progress):
+        def on_progress(self, stage, frame, frames, fps, eta):
+            seen.append((frame, fps, eta))
+
+    rec = Recorder(min_interval=0.0)
+    rec.update("colorize", 0, 100)   # the stage starts
+    rec.update("colorize", 8, 100)   # a batch lands a microsecond later
+    rec.update("colorize", 20, 100)  # two seconds in
+    assert seen[1] == (8, 0.0, None)
+    assert seen[2] == (20, 10.0, 8.0)

@@ -20,6 +20,9 @@ from typing import TextIO
 STAGES = ("analyze", "colorize", "encode")
 
 
+_MIN_RATE_SECONDS = 0.2
+
+
 class Progress:
     """Receives the pipeline's progress events. This base class ignores them all.
 
@@ -55,8 +58,10 @@ class Progress:
         if not force and now - self._last < self.min_interval:
             return
         self._last = now
-        elapsed = max(now - self._stage_start, 1e-6)
-        fps = frame / elapsed
+        elapsed = now - self._stage_start
+        # The stage's first update comes right after it began: a rate over microseconds
+        # would read millions of fps, so the rate is 0 (unknown) until time has passed.
+        fps = frame / elapsed if elapsed >= _MIN_RATE_SECONDS else 0.0
         eta = (frames - frame) / fps if frames is not None and fps > 0 else None
         self.on_progress(stage, frame, frames, fps, eta)
 
