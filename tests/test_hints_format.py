@@ -16,8 +16,8 @@ from vidcolor.color import rgb_to_lab
 from vidcolor.errors import HintError, InputError, OutputError
 from vidcolor.hints.colors import CSS_COLORS, css_color
 from vidcolor.hints.format import load_hints, parse_hints, parse_hints_text
-from vidcolor.hints.imagefile import image_size, read_image
 from vidcolor.hints.template import write_template
+from vidcolor.imagefile import image_size, read_image
 
 SPEC_EXAMPLE = {
     "version": 1,
@@ -268,7 +268,7 @@ def test_malformed_png_is_rejected(tmp_path):
         load_hints(tmp_path)
     assert err.value.path == str(tmp_path / "3.png")
     (tmp_path / "3.png").write_bytes(b"GIF89a....")
-    with pytest.raises(HintError, match="expected PNG, JPEG, WebP or BMP"):
+    with pytest.raises(HintError, match="expected PNG, JPEG, WebP"):
         load_hints(tmp_path)
 
 
@@ -289,7 +289,7 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
     (tmp_path / "4.png").write_bytes(bomb_png(30000, 30000))
     with pytest.raises(HintError) as err:
         load_hints(tmp_path)
-    assert "30000x30000" in str(err.value) and "decompression bomb" in str(err.value)
+    assert str(30000 * 30000) in str(err.value) and "decompression bomb" in str(err.value)
     # The same guard protects reference images.
     ref_dir = tmp_path / "r"
     ref_dir.mkdir()
@@ -302,20 +302,19 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
 def test_header_sizes_of_all_formats(tmp_path):
     img = np.zeros((13, 21, 3), np.uint8)
     for ext in (".png", ".jpg", ".bmp", ".webp"):
-        ok, buf = cv2.imencode(ext, img)
-        assert ok
-        assert image_size(buf.tobytes(), path=f"x{ext}") == (21, 13)
+        assert cv2.imwrite(str(tmp_path / f"x{ext}"), img)
+        assert image_size(tmp_path / f"x{ext}", error=HintError) == (21, 13)
 
 
 def test_png_variants_read_as_rgba(tmp_path):
     rgba = np.zeros((6, 9, 4), np.uint8)
     rgba[1, 2] = (10, 20, 30, 200)
-    got = read_image(write_rgba(tmp_path / "a.png", rgba), alpha=True)
+    got = read_image(write_rgba(tmp_path / "a.png", rgba), error=HintError)
     np.testing.assert_array_equal(got, rgba)
     deep = (rgba.astype(np.uint16) * 257)
     ok, buf = cv2.imencode(".png", cv2.cvtColor(deep, cv2.COLOR_RGBA2BGRA))
     (tmp_path / "b.png").write_bytes(buf.tobytes())
-    np.testing.assert_array_equal(read_image(tmp_path / "b.png", alpha=True), rgba)
+    np.testing.assert_array_equal(read_image(tmp_path / "b.png", error=HintError), rgba)
 
 
 def test_png_without_alpha_is_ignored_with_warning(tmp_path, caplog):

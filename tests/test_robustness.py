@@ -413,14 +413,14 @@ def _truncated_png(d, w):
 def _bomb_scribble(d, w):
     src, hints = clip_and_hints(d)
     (hints / "3.png").write_bytes(media.png_header(100_000, 100_000))
-    return fails_on(d, w, src, "3.png", "100000x100000", hints=hints)
+    return fails_on(d, w, src, "3.png", "10000000000 pixels", hints=hints)
 
 
 def _bomb_reference(d, w):
     src, hints = clip_and_hints(d)
     (hints / "ref.png").write_bytes(media.png_header(60_000, 60_000))
     (hints / "2.json").write_text('{"version": 1, "points": [], "reference": "ref.png"}')
-    return fails_on(d, w, src, "ref.png", "60000x60000", hints=hints)
+    return fails_on(d, w, src, "ref.png", "3600000000 pixels", hints=hints)
 
 
 def _reference_missing(d, w):

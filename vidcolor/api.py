@@ -177,14 +177,14 @@ def load_image_hints(hints: Any) -> Any:
         HintError: a file or value that breaks the hint format.
     """
     from vidcolor.hints.format import FrameHints, parse_hints
-    from vidcolor.hints.imagefile import read_image
+    from vidcolor.imagefile import read_image
 
     if hints is None or isinstance(hints, FrameHints):
         return hints
     if isinstance(hints, (str, Path)):
         path = Path(hints)
         if path.suffix.lower() == ".png":
-            layer = read_image(path, alpha=True)
+            layer = read_image(path, error=HintError)
             if layer.shape[2] != 4:
                 raise HintError("a PNG without alpha; expected an RGBA scribble layer",
                                 path=path)

@@ -39,7 +39,7 @@ import numpy as np
 from vidcolor.color import rgb_to_lab
 from vidcolor.errors import HintError
 from vidcolor.hints.colors import css_color
-from vidcolor.hints.imagefile import MAX_PIXELS, read_image
+from vidcolor.imagefile import MAX_PIXELS, read_image
 
 log = logging.getLogger("vidcolor.hints")
 
@@ -396,7 +396,7 @@ def _read_json(path: Path, frame: int) -> FrameHints:
 
 
 def _read_scribble(path: Path, frame: int, max_pixels: int) -> FrameHints | None:
-    image = read_image(path, alpha=True, max_pixels=max_pixels)
+    image = read_image(path, max_pixels=max_pixels, error=HintError)
     if image.shape[2] != 4:
         log.warning("%s: PNG without an alpha channel ignored (an unpainted frame export?); "
                     "paint hints on a transparent layer and save it with alpha", path)
@@ -460,7 +460,7 @@ def load_hints(directory: str | Path, *, max_pixels: int = MAX_PIXELS) -> HintSe
                                 f"{directory}; expected a readable image", path=path,
                                 field="reference")
             try:
-                rgb = read_image(ref_path, alpha=False, max_pixels=max_pixels)
+                rgb = read_image(ref_path, alpha=False, max_pixels=max_pixels, error=HintError)
             except HintError as exc:
                 raise HintError(f"{exc.one_line()}; expected a readable image", path=path,
                                 field="reference") from None
