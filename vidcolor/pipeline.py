@@ -818,13 +818,15 @@ class TemporalSmoother:
 
     Args:
         options: temporal options.
+        device: where the smoothing runs: the model's device (``"cpu"`` or ``"cuda"``).
     """
 
-    def __init__(self, options: TemporalOptions):
+    def __init__(self, options: TemporalOptions, device: str = "cpu"):
         from vidcolor.temporal import smooth
 
         self._module = smooth
         self.options = options
+        self.device = device
         self.state = smooth.TemporalState()
 
     def push(self, ab: np.ndarray, luma: np.ndarray, fwd: np.ndarray,
@@ -843,7 +845,8 @@ class TemporalSmoother:
         """
         import torch
 
-        tensor = torch.from_numpy(np.ascontiguousarray(ab)).permute(0, 3, 1, 2)
+        # smooth() moves luma and flows to the device of the chroma it is given.
+        tensor = torch.from_numpy(np.ascontiguousarray(ab)).permute(0, 3, 1, 2).to(self.device)
         out, self.state = self._module.smooth(tensor, luma, (fwd, bwd), self.state,
                                               self.options)
         return out.permute(0, 2, 3, 1).cpu().numpy()
@@ -902,7 +905,8 @@ def colorize_shot(
 
     h, w = luma(shot.start).shape
     tracked = track_shot_hints(shot, flows, hints, (h, w))
-    smoother = TemporalSmoother(options.temporal) if options.temporal.enabled else None
+    smoother = (TemporalSmoother(options.temporal, model.device)
+                if options.temporal.enabled else None)
     emitted = shot.start
     zero_flow = np.zeros((h, w, 2), np.float32)
     for chunk_start in range(shot.start, shot.stop, SMOOTH_CHUNK):
