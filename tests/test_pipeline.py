@@ -138,20 +138,6 @@ def test_shots_from_cuts_cover_every_frame_once():
     assert [s.index for s in shots] == [0, 1, 2]
 
 
-def test_producer_forwards_worker_exception():
-    def boom():
-        yield 1
-        raise ValueError("decode failed")
-
-    source = pipeline.Producer(boom)
-    got = []
-    with pytest.raises(ValueError, match="decode failed"):
-        for item in source:
-            got.append(item)
-    assert got == [1]
-    source.close()
-
-
 # --------------------------------------------------------------------------- video runs
 
 

@@ -25,7 +25,6 @@ import hashlib
 import json
 import logging
 import os
-import queue
 import shutil
 import threading
 import time
@@ -318,136 +317,6 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-
-
-# --------------------------------------------------------------------------- threads
-
-
-_END = object()
-
-
-class _Failure:
-    def __init__(self, exc: BaseException):
-        self.exc = exc
-
-
-class Producer:
-    """Runs an iterator in a daemon thread, handing its items over a bounded queue.
-
-    The producer blocks when the queue is full instead of dropping items; an exception in
-    the worker travels down the queue and is re-raised in the consumer's thread.
-
-    Args:
-        source: a zero-argument callable returning the iterator to run in the thread.
-        depth: queue size.
-        name: thread name.
-    """
-
-    def __init__(self, source: Callable[[], Iterable[Any]], depth: int = QUEUE_DEPTH,
-                 name: str = "vidcolor-producer"):
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._source = source
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self) -> None:
-        try:
-            iterator = iter(self._source())
-            try:
-                for item in iterator:
-                    if not self._put(item):
-                        return
-            finally:
-                close = getattr(iterator, "close", None)
-                if close is not None:
-                    close()
-            self._put(_END)
-        except BaseException as exc:  # noqa: BLE001 - forwarded to the consumer
-            self._put(_Failure(exc))
-
-    def __iter__(self) -> Iterator[Any]:
-        while True:
-            item = self._queue.get()
-            if item is _END:
-                return
-            if isinstance(item, _Failure):
-                raise item.exc
-            yield item
-
-    def close(self) -> None:
-        """Stop the worker and wait for it (it exits at its next queue operation)."""
-        self._stop.set()
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self._queue.get_nowait()
-        self._thread.join(timeout=10.0)
-
-
-class Consumer:
-    """Feeds items to a function in a daemon thread over a bounded queue.
-
-    Args:
-        sink: called with each item, in order, in the worker thread.
-        depth: queue size.
-        name: thread name.
-    """
-
-    def __init__(self, sink: Callable[[Any], None], depth: int = QUEUE_DEPTH,
-                 name: str = "vidcolor-consumer"):
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
-        self._sink = sink
-        self._error: BaseException | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is _END:
-                return
-            if self._error is not None or self._stop.is_set():
-                continue
-            try:
-                self._sink(item)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-                self._error = exc
-
-    def put(self, item: Any) -> None:
-        """Queue an item; re-raises a failure of the worker."""
-        while True:
-            if self._error is not None:
-                raise self._error
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                if not self._thread.is_alive():
-                    raise RuntimeError("the encode thread stopped") from self._error
-
-    def finish(self) -> None:
-        """Wait for every queued item to be consumed; re-raises a failure of the worker."""
-        self._queue.put(_END)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-    def abort(self) -> None:
-        """Drop whatever is queued and stop the worker."""
-        self._stop.set()
-        with contextlib.suppress(queue.Full):
-            self._queue.put(_END, timeout=5.0)
-        self._thread.join(timeout=30.0)
 
 
 # --------------------------------------------------------------------------- cancellation
@@ -1279,8 +1148,8 @@ class _Run:
         expected = info.frame_count
         with RecordFile(self.work / "luma.u8", (h, w), np.uint8) as luma:
             report = DecodeReport()
-            source = Producer(lambda: iter_luma(self.src, (w, h), strict=self.options.strict,
-                                                report=report), name="vidcolor-analyze")
+            source = iter_luma(self.src, (w, h), strict=self.options.strict, report=report,
+                               prefetch=QUEUE_DEPTH)
             try:
                 for frame_time, gray in source:
                     self.cancel.check()
@@ -1359,21 +1228,22 @@ class _Run:
     def encode(self, info: Any, shots: list[Shot], shape: tuple[int, int], frames: int) -> int:
         from vidcolor.io.decode import DecodeReport, iter_video_frames
         from vidcolor.io.encode import MATRIX_COEFFS, VideoWriter
+        from vidcolor.io.threads import BoundedSink
 
         store: RecordFile | None = None  # the current shot's chroma (one file open at a time)
         starts = [s.start for s in shots]
         backend = self.model.backend
         written = 0
         report = DecodeReport()
-        source = Producer(lambda: iter_video_frames(self.src, strict=self.options.strict,
-                                                    report=report), name="vidcolor-decode")
+        source = iter_video_frames(self.src, strict=self.options.strict, report=report,
+                                   prefetch=QUEUE_DEPTH)
         try:
             with VideoWriter(self.dst, info, self.options.encode) as writer:
                 kr, kb = MATRIX_COEFFS[writer.matrix]
                 chroma_size = (info.width, info.height) if writer.pix_fmt == "yuv444p" else (
                     (info.width + 1) // 2, (info.height + 1) // 2)
-                sink = Consumer(lambda item: writer.write(*item), name="vidcolor-encode")
-                try:
+                with BoundedSink(lambda item: writer.write(*item), QUEUE_DEPTH,
+                                 name="vidcolor-encode") as sink:
                     for frame_time, plane in source:
                         self.cancel.check()
                         index = frame_time.index
@@ -1394,10 +1264,6 @@ class _Run:
                         if self.on_frame is not None:
                             self._call_on_frame(frame_time, gray, ab, backend)
                         self.progress.update("encode", written, frames)
-                    sink.finish()
-                except BaseException:
-                    sink.abort()
-                    raise
         finally:
             source.close()
             if store is not None:
