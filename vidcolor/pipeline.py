@@ -41,6 +41,7 @@ from vidcolor.color import gray_to_lightness, merge_lightness_ab
 from vidcolor.errors import Cancelled, DecodeError, InputError, OutputError
 from vidcolor.frames import ColoredFrame, FrameTime
 from vidcolor.options import ModelOptions, RunOptions, TemporalOptions
+from vidcolor.temporal.shots import Shot, shots_from_cuts
 
 log = logging.getLogger("vidcolor")
 
@@ -458,25 +459,6 @@ def hint_frames_of(hints: Any) -> dict[int, Any]:
 
 
 # --------------------------------------------------------------------------- per shot
-
-
-@dataclass(frozen=True)
-class Shot:
-    """A run of frames between two cuts: ``start <= index < stop``."""
-
-    index: int
-    start: int
-    stop: int
-
-    def __len__(self) -> int:
-        return self.stop - self.start
-
-
-def shots_from_cuts(cuts: Sequence[int], frames: int) -> list[Shot]:
-    """The shots of a clip of ``frames`` frames cut at ``cuts`` (first frames of new shots)."""
-    bounds = [0, *sorted(c for c in set(cuts) if 0 < c < frames), frames]
-    pairs = zip(bounds[:-1], bounds[1:], strict=True)
-    return [Shot(i, a, b) for i, (a, b) in enumerate(pairs) if b > a]
 
 
 class ShotFlows:
@@ -911,7 +893,7 @@ def colorize_gray_stream(grays: Iterable[np.ndarray], hint_frames: dict[int, Any
         nonlocal shot_index
         if not shot_frames:
             return
-        shot = Shot(shot_index, start, start + len(shot_frames))
+        shot = Shot(start, start + len(shot_frames), index=shot_index)
         flows = _flows_in_memory(shot_small)
         hints = ShotHints(frames={i: fh for i, fh in hint_frames.items()
                                   if shot.start <= i < shot.stop})

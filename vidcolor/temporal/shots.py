@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import cv2
@@ -167,10 +167,17 @@ def detect_cuts(frames: Iterable[np.ndarray], **kwargs: float) -> list[int]:
 
 @dataclass(frozen=True)
 class Shot:
-    """Frames ``start <= index < stop`` between two cuts."""
+    """Frames ``start <= index < stop`` between two cuts.
+
+    Attributes:
+        start: first frame of the shot.
+        stop: one past its last frame.
+        index: the shot's 0-based position in its clip (not part of equality).
+    """
 
     start: int
     stop: int
+    index: int = field(default=0, compare=False)
 
     def __len__(self) -> int:
         return self.stop - self.start
@@ -190,7 +197,8 @@ def shots_from_cuts(cuts: Iterable[int], frame_count: int) -> list[Shot]:
         The shots in order; together they cover ``0 .. frame_count - 1`` exactly once.
     """
     bounds = [0, *sorted({c for c in cuts if 0 < c < frame_count}), frame_count]
-    return [Shot(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    pairs = [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    return [Shot(a, b, index=i) for i, (a, b) in enumerate(pairs)]
 
 
 def format_timecode(seconds: float) -> str:
