@@ -107,7 +107,7 @@ def test_opencv_and_kornia_guided_upsampling_agree():
 def test_zero_chroma_gives_neutral_uv():
     gray = np.random.default_rng(2).integers(0, 256, (10, 14), dtype=np.uint8)
     ab = np.zeros((8, 8, 2), np.float32)
-    u, v = pipeline.compose_chroma(gray, ab, (7, 5), kr=0.299, kb=0.114, full_range=False)
+    u, v = pipeline.compose_chroma(gray, ab, (7, 5), matrix="bt601", full_range=False)
     assert u.shape == v.shape == (5, 7)
     assert np.abs(u.astype(int) - 128).max() <= 1 and np.abs(v.astype(int) - 128).max() <= 1
 
@@ -117,7 +117,7 @@ def test_chroma_sign_follows_ab():
     ab = np.zeros((4, 4, 2), np.float32)
     ab[..., 1] = 60.0  # +b is yellow: less blue, so U < 128
     ab[..., 0] = 50.0  # +a is red-magenta: V > 128
-    u, v = pipeline.chroma_from_lab(gray, ab, kr=0.2126, kb=0.0722, full_range=False)
+    u, v = pipeline.chroma_from_lab(gray, ab, matrix="bt709", full_range=False)
     assert (u < 120).all() and (v > 136).all()
 
 

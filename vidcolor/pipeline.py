@@ -122,33 +122,24 @@ def upsample_ab(
 
 
 def chroma_from_lab(
-    gray: np.ndarray, ab: np.ndarray, *, kr: float, kb: float, full_range: bool, bits: int = 8
+    gray: np.ndarray, ab: np.ndarray, *, matrix: str, full_range: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """The U and V planes of pixels with lightness from ``gray`` and chroma ``ab``.
 
     Args:
         gray: ``(h, w)`` uint8 full-range luma at chroma resolution.
         ab: ``(h, w, 2)`` float32 chroma at the same size.
-        kr: red weight of the Y'CbCr matrix.
-        kb: blue weight of the Y'CbCr matrix.
+        matrix: the output's Y'CbCr matrix (``VideoWriter.matrix``: ``"bt709"``, ...).
         full_range: write full-range (JPEG) chroma instead of limited (MPEG) range.
-        bits: bit depth of the planes (8, 10, 12).
 
     Returns:
-        ``(u, v)``: ``(h, w)`` uint8 planes (uint16 when ``bits > 8``).
+        ``(u, v)``: ``(h, w)`` uint8 planes.
     """
+    from vidcolor.io.encode import rgb_to_yuv
+
     lab = np.concatenate([gray_to_lightness(gray)[..., None], ab.astype(np.float32)], axis=2)
     rgb = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0.0, 1.0)
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    y = kr * r + (1.0 - kr - kb) * g + kb * b
-    cb = (b - y) / (2.0 * (1.0 - kb))
-    cr = (r - y) / (2.0 * (1.0 - kr))
-    scale = float(1 << (bits - 8))
-    span = 255.0 if full_range else 224.0
-    top = (1 << bits) - 1
-    dtype = np.uint8 if bits <= 8 else np.uint16
-    u = np.clip(np.rint((128.0 + span * cb) * scale), 0, top).astype(dtype)
-    v = np.clip(np.rint((128.0 + span * cr) * scale), 0, top).astype(dtype)
+    _, u, v = rgb_to_yuv(rgb, matrix=matrix, full_range=full_range)
     return u, v
 
 
@@ -170,7 +161,7 @@ def colorize_gray(gray: np.ndarray, ab: np.ndarray, *, backend: str = "opencv") 
 
 
 def compose_chroma(
-    gray: np.ndarray, ab: np.ndarray, chroma_size: tuple[int, int], *, kr: float, kb: float,
+    gray: np.ndarray, ab: np.ndarray, chroma_size: tuple[int, int], *, matrix: str,
     full_range: bool, backend: str = "opencv",
 ) -> tuple[np.ndarray, np.ndarray]:
     """The U and V planes of one output frame (its Y plane is the input's, untouched).
@@ -183,8 +174,7 @@ def compose_chroma(
         gray: ``(H, W)`` uint8 full-range luma of the full-resolution frame.
         ab: ``(h, w, 2)`` float32 working-resolution chroma of the frame.
         chroma_size: ``(width, height)`` of the output's chroma planes.
-        kr: red weight of the output's Y'CbCr matrix.
-        kb: blue weight of the output's Y'CbCr matrix.
+        matrix: the output's Y'CbCr matrix (``VideoWriter.matrix``).
         full_range: full-range chroma codes instead of limited range.
         backend: guided-filter backend (see :func:`upsample_ab`).
 
@@ -195,7 +185,7 @@ def compose_chroma(
     gray_c = gray if gray.shape == (ch, cw) else cv2.resize(gray, (cw, ch),
                                                              interpolation=cv2.INTER_AREA)
     ab_c = upsample_ab(ab, gray_c, backend=backend)
-    return chroma_from_lab(gray_c, ab_c, kr=kr, kb=kb, full_range=full_range)
+    return chroma_from_lab(gray_c, ab_c, matrix=matrix, full_range=full_range)
 
 
 # --------------------------------------------------------------------------- run report
@@ -1209,7 +1199,7 @@ class _Run:
     # ---- pass 3
     def encode(self, info: Any, shots: list[Shot], shape: tuple[int, int], frames: int) -> int:
         from vidcolor.io.decode import DecodeReport, iter_video_frames
-        from vidcolor.io.encode import MATRIX_COEFFS, VideoWriter
+        from vidcolor.io.encode import VideoWriter
         from vidcolor.io.threads import BoundedSink
 
         store: RecordFile | None = None  # the current shot's chroma (one file open at a time)
@@ -1221,7 +1211,6 @@ class _Run:
                                    prefetch=QUEUE_DEPTH)
         try:
             with VideoWriter(self.dst, info, self.options.encode) as writer:
-                kr, kb = MATRIX_COEFFS[writer.matrix]
                 chroma_size = (info.width, info.height) if writer.pix_fmt == "yuv444p" else (
                     (info.width + 1) // 2, (info.height + 1) // 2)
                 with BoundedSink(lambda item: writer.write(*item), QUEUE_DEPTH,
@@ -1239,7 +1228,7 @@ class _Run:
                             store = _shot_ab_file(self.work, shot, shape)
                         ab = store.read(index - shot.start).astype(np.float32)
                         gray = plane.gray
-                        u, v = compose_chroma(gray, ab, chroma_size, kr=kr, kb=kb,
+                        u, v = compose_chroma(gray, ab, chroma_size, matrix=writer.matrix,
                                               full_range=writer.full_range, backend=backend)
                         sink.put((frame_time, plane.y, u, v))
                         written += 1
