@@ -68,6 +68,8 @@ class TrainConfig:
         dense_share: share of samples with a log-uniform (dense) hint count.
         max_points: largest dense hint count.
         seed: seed of every random draw.
+        warmup_from: run folder whose final EMA weights start this run ("" for a random
+            start); a warm start keeps its own fresh optimizer and LR schedule.
     """
 
     width_mult: float = 0.25
@@ -87,6 +89,7 @@ class TrainConfig:
     dense_share: float = 0.5
     max_points: int = 128
     seed: int = 0
+    warmup_from: str = ""
 
     def sampler(self) -> HintSampler:
         """The simulated user of this run."""
@@ -169,8 +172,13 @@ class Batch:
     target: torch.Tensor  # (B, 2, H, W) true ab
 
     def to(self, device: torch.device) -> Batch:
-        """The same batch on ``device``."""
-        return Batch(*(t.to(device, non_blocking=True) for t in asdict(self).values()))
+        """The same batch on ``device``, in the channels-last layout the trainer uses."""
+        return Batch(
+            *(
+                t.to(device, non_blocking=True, memory_format=torch.channels_last)
+                for t in asdict(self).values()
+            )
+        )
 
 
 def make_batch(labs: Sequence[np.ndarray], hints: Sequence[tuple[np.ndarray, np.ndarray]]):
@@ -357,8 +365,18 @@ def train(
         )
 
     torch.manual_seed(config.seed)
-    model = build_model(config).to(device)
-    ema = build_model(config).to(device)
+    model = build_model(config)
+    if config.warmup_from and state is None:
+        start_model, start_config, _ = load_checkpoint_model(Path(config.warmup_from))
+        if start_config.width_mult != config.width_mult:
+            raise InputError(
+                f"width {start_config.width_mult} there, expected {config.width_mult}",
+                path=Path(config.warmup_from) / CHECKPOINT,
+            )
+        model.load_state_dict(start_model.state_dict())
+    # channels_last runs the CPU convolutions about 1.4x faster (oneDNN's native layout).
+    model = model.to(device, memory_format=torch.channels_last)
+    ema = build_model(config).to(device, memory_format=torch.channels_last)
     ema.load_state_dict(model.state_dict())
     ema.eval()
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -438,7 +456,7 @@ def train(
                 {
                     "step": step,
                     "loss_ab": round(float(np.mean(losses)), 4),
-                    "loss_class": round(float(loss_class), 4),
+                    "loss_class": round(loss_class.item(), 4),
                     "lr": round(lr_at(step - 1, config), 7),
                     "minutes": round((elapsed + now - start) / 60.0, 2),
                     "data_share": round(data_time / (now - start + 1e-9), 3),
@@ -520,6 +538,12 @@ def export_weights(run_dir: Path, dest: Path) -> str:
 @click.option("--steps", type=int, default=TrainConfig.steps, show_default=True)
 @click.option("--lr", type=float, default=TrainConfig.lr, show_default=True)
 @click.option("--seed", type=int, default=TrainConfig.seed, show_default=True)
+@click.option(
+    "--warmup-from",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="start from this run folder's final EMA weights (fresh optimizer and schedule)",
+)
 @click.option("--checkpoint-minutes", type=float, default=5.0, show_default=True)
 @click.option("--val-minutes", type=float, default=10.0, show_default=True)
 @click.option("--max-minutes", type=float, default=None, help="stop (resumably) after this")
@@ -543,6 +567,7 @@ def main(
     steps,
     lr,
     seed,
+    warmup_from,
     checkpoint_minutes,
     val_minutes,
     max_minutes,
@@ -560,7 +585,13 @@ def main(
         raise click.UsageError("--data is required to train (pass a folder of color images)")
     if not export_only:
         config = TrainConfig(
-            width_mult=width, crop=crop, batch=batch, steps=steps, lr=lr, seed=seed
+            width_mult=width,
+            crop=crop,
+            batch=batch,
+            steps=steps,
+            lr=lr,
+            seed=seed,
+            warmup_from=str(warmup_from) if warmup_from else "",
         )
         train(
             data,
