@@ -448,6 +448,20 @@ def hint_frames_of(hints: Any) -> dict[int, Any]:
     raise InputError(f"hints: found {type(hints).__name__}, expected a HintSet or a dict")
 
 
+def hints_in_stored_orientation(hint_frames: dict[int, Any], rotation: float) -> dict[int, Any]:
+    """Hints written on the displayed picture, mapped onto the stored one.
+
+    Args:
+        hint_frames: ``{frame index: FrameHints}`` in displayed orientation.
+        rotation: the video's display rotation (``probe(...).rotation``), degrees
+            counter-clockwise.
+    """
+    from vidcolor.hints.orientation import quarter_turns, to_stored_orientation
+
+    turns = quarter_turns(rotation)
+    return {i: to_stored_orientation(fh, turns) for i, fh in hint_frames.items()}
+
+
 # --------------------------------------------------------------------------- per shot
 
 
@@ -968,9 +982,13 @@ def export_hint_templates(src: str | Path, directory: str | Path,
     Raises:
         InputError: a requested frame is past the end of the video.
     """
+    from vidcolor.hints.orientation import displayed_image, quarter_turns
     from vidcolor.hints.template import write_template
     from vidcolor.io.decode import iter_video_frames
+    from vidcolor.io.probe import probe
 
+    # People paint on the picture as players show it; hints map back at run time.
+    turns = quarter_turns(probe(src).rotation)
     if frames is None:
         found = find_shots(src)
         frames = [sh["start"] for sh in found["shots"]]
@@ -980,7 +998,7 @@ def export_hint_templates(src: str | Path, directory: str | Path,
     for frame_time, plane in iter_video_frames(src):
         count = frame_time.index + 1
         if frame_time.index in wanted:
-            picked.append((frame_time.index, plane.gray))
+            picked.append((frame_time.index, displayed_image(plane.gray, turns)))
         if wanted and frame_time.index >= wanted[-1]:
             break
     missing = [f for f in wanted if f not in {i for i, _ in picked}]
@@ -1263,6 +1281,7 @@ class _Run:
         if info.frame_count is not None and hasattr(self.hint_set, "check_frame_count"):
             self.hint_set.check_frame_count(info.frame_count)
         shape = working_shape(info.height, info.width, self.options.model.working_size)
+        self.hint_frames = hints_in_stored_orientation(self.hint_frames, info.rotation)
         self.progress.start(str(self.src), str(self.dst), info.frame_count, None)
         reused = self._prepare_work(info)
         if not reused:
