@@ -194,6 +194,23 @@ def test_resume_continues_exactly(tmp_path):
         train(data, tmp_path / "b", TrainConfig(**TINY), device=torch.device("cpu"), resume=False)
 
 
+def test_warm_start_begins_at_the_source_runs_ema_weights(tmp_path):
+    torch.set_num_threads(1)
+    data = _write_images(tmp_path / "data")
+    cpu = torch.device("cpu")
+    source = train(data, tmp_path / "a", TrainConfig(steps=3, **TINY), device=cpu, resume=False)
+    fresh = train(data, tmp_path / "f", TrainConfig(steps=0, **TINY), device=cpu, resume=False)
+    warm_config = TrainConfig(steps=0, warmup_from=str(tmp_path / "a"), **TINY)
+    warm = train(data, tmp_path / "w", warm_config, device=cpu, resume=False)
+    for (k, a), b in zip(source.state_dict().items(), warm.state_dict().values(), strict=True):
+        torch.testing.assert_close(b, a, msg=k)
+    pairs = zip(source.parameters(), fresh.parameters(), strict=True)
+    assert any(not torch.equal(a, c) for a, c in pairs)  # so the check above means something
+    wider = TrainConfig(steps=0, warmup_from=str(tmp_path / "a"), **(TINY | {"width_mult": 0.25}))
+    with pytest.raises(InputError, match="width 0.125 there, expected 0.25"):
+        train(data, tmp_path / "x", wider, device=cpu, resume=False)
+
+
 def test_export_loads_through_the_registry_contract(tmp_path):
     from vidcolor.models.weights import load_weights
 
