@@ -289,6 +289,39 @@ def test_full_disk_is_a_clear_error_and_cleans_up(make_clip, tmp_path, colorizer
     assert leftovers(tmp_path, {"in.mp4"}) == []
 
 
+def test_too_little_free_space_is_refused_before_any_work(make_clip, tmp_path, colorizer,
+                                                           monkeypatch):
+    src = make_clip("in.mp4", frames=10)
+    dst = tmp_path / "out.mp4"
+    info = pipeline_probe(src)
+    shape = pipeline.working_shape(info.height, info.width, WORKING_SIZE)
+    needed = pipeline.work_bytes_estimate(info, shape)
+    h, w = shape
+    assert needed == 10 * h * w * pipeline.WORK_BYTES_PER_PIXEL + src.stat().st_size
+    real = pipeline.shutil.disk_usage
+
+    def disk_usage(path):
+        return real(path)._replace(free=needed - 1)
+
+    monkeypatch.setattr(pipeline.shutil, "disk_usage", disk_usage)
+    decoded = []
+    monkeypatch.setattr(pipeline._Run, "analyze", lambda *a: decoded.append(a))
+    with pytest.raises(OutputError, match=r"not enough free space.*GB is free"):
+        colorizer.colorize_video(src, dst)
+    assert decoded == [] and leftovers(tmp_path, {"in.mp4"}) == []
+    monkeypatch.setattr(pipeline.shutil, "disk_usage",
+                        lambda path: real(path)._replace(free=needed))
+    pipeline.check_free_space(tmp_path, needed)  # exactly enough is enough
+    monkeypatch.undo()
+    assert colorizer.colorize_video(src, dst).frames == 10
+
+
+def pipeline_probe(path):
+    from vidcolor.io.probe import probe
+
+    return probe(path)
+
+
 # --------------------------------------------------------------------------- signals, resume
 
 _RUNNER = """

@@ -294,6 +294,50 @@ def work_dir_for(dst: str | Path) -> Path:
     return dst.with_name(dst.name + ".vidcolor-work")
 
 
+# Bytes per working-resolution pixel per frame that stay in the work folder for the whole
+# run: luma (uint8) and finished chroma (2 x float16). A shot's flows come and go with it.
+WORK_BYTES_PER_PIXEL = 5
+
+
+def work_bytes_estimate(info: Any, shape: tuple[int, int]) -> int | None:
+    """Disk space a run needs for its work folder and output, or None when unknown.
+
+    Args:
+        info: the input's ``io.probe.probe`` result.
+        shape: ``(h, w)`` working resolution.
+
+    Returns:
+        Bytes: every frame's luma and chroma at working resolution, plus the input's size
+        as a guide to the output's.
+    """
+    frames = info.frame_count
+    if frames is None and info.duration and info.average_rate:
+        frames = int(info.duration * float(info.average_rate)) + 1
+    if frames is None:
+        return None
+    h, w = shape
+    return frames * h * w * WORK_BYTES_PER_PIXEL + info.path.stat().st_size
+
+
+def check_free_space(folder: Path, needed: int | None) -> None:
+    """Refuse to start a run that would fill the disk hours in.
+
+    Raises:
+        OutputError: ``folder``'s file system has less than ``needed`` bytes free.
+    """
+    if needed is None:
+        return
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # the output checks report an unusable folder
+    if free < needed:
+        raise OutputError(
+            f"not enough free space: the work folder and output need about "
+            f"{needed / 1e9:.2f} GB, {free / 1e9:.2f} GB is free; free some space or write "
+            f"the output to another disk", path=folder)
+
+
 def _write_json(path: Path, data: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -1282,6 +1326,8 @@ class _Run:
             self.hint_set.check_frame_count(info.frame_count)
         shape = working_shape(info.height, info.width, self.options.model.working_size)
         self.hint_frames = hints_in_stored_orientation(self.hint_frames, info.rotation)
+        if not (self.options.resume and self.work.exists()):  # resumed work already holds it
+            check_free_space(self.dst.parent, work_bytes_estimate(info, shape))
         self.progress.start(str(self.src), str(self.dst), info.frame_count, None)
         reused = self._prepare_work(info)
         if not reused:
