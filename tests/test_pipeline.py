@@ -132,6 +132,15 @@ def test_record_file_round_trip(tmp_path):
             np.testing.assert_array_equal(rec.read(i), data[i])
 
 
+def test_stored_chroma_is_within_half_a_unit():
+    ab = np.random.default_rng(4).uniform(-110, 110, (9, 11, 2)).astype(np.float32)
+    ab[0, 0] = (-140.0, 150.0)  # beyond int8: clipped, never wrapped
+    stored = pipeline.chroma_record(ab)
+    assert stored.dtype == np.int8
+    assert np.abs(stored[1:].astype(np.float32) - ab[1:]).max() <= 0.5
+    assert tuple(stored[0, 0]) == (-128, 127)
+
+
 def test_shots_from_cuts_cover_every_frame_once():
     shots = pipeline.shots_from_cuts([12, 5, 12, 0, 40], 30)
     assert [(s.start, s.stop) for s in shots] == [(0, 5), (5, 12), (12, 30)]
