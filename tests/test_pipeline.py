@@ -279,6 +279,51 @@ def test_decode_errors_filled_and_counted_or_strict(tmp_path, colorizer):
     assert leftovers(tmp_path, {"bad.mov", "bad_out.mkv"}) == []
 
 
+def _textured_scene(seed: int, size: tuple[int, int] = (256, 160)) -> np.ndarray:
+    """A gray scene with plenty of SIFT features, unique per seed."""
+    import cv2
+
+    w, h = size
+    rng = np.random.default_rng(seed)
+    noise = cv2.resize(rng.random((h // 4, w // 4)).astype(np.float32), (w, h))
+    img = (cv2.GaussianBlur(noise, (0, 0), 2) * 255).clip(0, 255).astype(np.uint8)
+    for _ in range(20):
+        centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+        cv2.circle(img, centre, int(rng.integers(4, 20)), int(rng.integers(0, 256)), -1)
+    return img
+
+
+def test_frames_stream_borrows_from_an_earlier_similar_shot(monkeypatch):
+    from vidcolor.hints.format import FrameHints, HintPoint
+
+    a, b = _textured_scene(1), _textured_scene(2)
+    grays = [a] * 6 + [b] * 6 + [a] * 6  # shots A, B, then A again without hints
+    planned = {}
+    real = pipeline.colorize_shot
+
+    def spy(shot, *args, **kwargs):
+        planned[shot.index] = (shot, args[2])
+        return real(shot, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "colorize_shot", spy)
+    hint = FrameHints(frame=1, points=(HintPoint(0.3, 0.4, (50.0, 30.0), size=0.05),))
+    options = pipeline.RunOptions(model=pipeline.ModelOptions(working_size=WORKING_SIZE * 2))
+    model = pipeline.ChromaModel(random_hint_colorizer())
+    frames = list(pipeline.colorize_gray_stream(iter(grays), {1: hint}, model,
+                                                options))
+    assert len(frames) == 18
+    assert [(s.start, s.stop) for s, _ in planned.values()] == [(0, 6), (6, 12), (12, 18)]
+    assert planned[0][1].frames == {1: hint} and planned[0][1].record is None
+    third = planned[2][1]
+    assert third.frames == {} and third.record.source_shot == 0
+    assert third.record.method == "features"
+    (borrowed,) = third.borrowed.values()
+    assert borrowed.points[0].ab == (50.0, 30.0)
+    assert borrowed.points[0].x == pytest.approx(0.3, abs=0.02)  # same picture, same place
+    assert borrowed.points[0].y == pytest.approx(0.4, abs=0.02)
+    assert planned[1][1].record.source_shot in (None, 0) and not planned[1][1].borrowed
+
+
 def test_full_disk_is_a_clear_error_and_cleans_up(make_clip, tmp_path, colorizer, monkeypatch):
     src = make_clip("in.mp4", frames=10)
     dst = tmp_path / "out.mp4"

@@ -330,7 +330,8 @@ class Colorizer:
         """Colorize a sequence of frames the caller supplies, yielding them in order.
 
         Frames are processed a shot at a time (cuts are detected as they come), so memory
-        holds one shot of frames.
+        holds one shot of frames. A shot without hints borrows from the most similar hinted
+        shot before it; reference images guide their shot as in a video run.
 
         Args:
             frames: ``(H, W)`` or ``(H, W, 3)`` uint8 arrays, all the same size.

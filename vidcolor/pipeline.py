@@ -581,43 +581,70 @@ def plan_shot_hints(shots: Sequence[Shot], hint_frames: dict[int, Any],
     Returns:
         ``{shot index: ShotHints}``.
     """
-    from vidcolor.hints import match
-
     plan: dict[int, ShotHints] = {}
     hinted: list[Any] = []
     for s in shots:
-        own = {i: fh for i, fh in sorted(hint_frames.items()) if s.start <= i < s.stop}
-        plan[s.index] = ShotHints(frames=own)
-        for i, fh in own.items():
-            if getattr(fh, "reference_rgb", None) is None:
-                continue
-            target = match.describe_frame(luma(i), frame=i)
-            guided = match.reference_guidance(s.index, target, fh.reference_rgb,
-                                              source_shot=s.index)
-            if guided.hints is not None:
-                plan[s.index].borrowed[i] = guided.hints
-            elif not any(f.points or f.scribble is not None for f in own.values()):
-                plan[s.index].palette = guided.palette
-            plan[s.index].record = guided.record
-        if own:
-            first = next(iter(own))
-            hinted.append(match.HintedShot(s.index, match.describe_frame(luma(first),
-                                                                         frame=first),
-                                           own[first]))
-    if not hinted:
-        return plan
+        plan[s.index] = own_shot_hints(s, hint_frames, luma, hinted)
     for s in shots:
-        if plan[s.index].frames:
-            continue
-        middle = s.start + (len(s) - 1) // 2
-        borrowed = match.borrow_hints(s.index, match.describe_frame(luma(middle), frame=middle),
-                                      hinted)
-        plan[s.index].record = borrowed.record
-        if borrowed.hints is not None:
-            plan[s.index].borrowed[middle] = borrowed.hints
-        plan[s.index].palette = borrowed.palette
-        log.info("%s", borrowed.record.describe())
+        borrow_shot_hints(s, plan[s.index], luma, hinted)
     return plan
+
+
+def own_shot_hints(shot: Shot, hint_frames: dict[int, Any], luma: Callable[[int], np.ndarray],
+                   hinted: list[Any]) -> ShotHints:
+    """A shot's own hint frames, with its reference images' guidance.
+
+    Args:
+        shot: the shot.
+        hint_frames: ``{frame index: FrameHints}`` of the clip (others are ignored).
+        luma: ``luma(i)`` -> working-resolution luma of frame ``i`` of this shot.
+        hinted: the hinted shots so far; a hinted shot is appended (``match.HintedShot``).
+    """
+    from vidcolor.hints import match
+
+    own = {i: fh for i, fh in sorted(hint_frames.items()) if shot.start <= i < shot.stop}
+    planned = ShotHints(frames=own)
+    for i, fh in own.items():
+        if getattr(fh, "reference_rgb", None) is None:
+            continue
+        target = match.describe_frame(luma(i), frame=i)
+        guided = match.reference_guidance(shot.index, target, fh.reference_rgb,
+                                          source_shot=shot.index)
+        if guided.hints is not None:
+            planned.borrowed[i] = guided.hints
+        elif not any(f.points or f.scribble is not None for f in own.values()):
+            planned.palette = guided.palette
+        planned.record = guided.record
+    if own:
+        first = next(iter(own))
+        hinted.append(match.HintedShot(shot.index, match.describe_frame(luma(first),
+                                                                        frame=first),
+                                       own[first]))
+    return planned
+
+
+def borrow_shot_hints(shot: Shot, planned: ShotHints, luma: Callable[[int], np.ndarray],
+                      hinted: Sequence[Any]) -> None:
+    """Let a shot without hint frames borrow from the most similar hinted shot (in place).
+
+    Args:
+        shot: the shot.
+        planned: its :func:`own_shot_hints`; left alone when it has hint frames.
+        luma: ``luma(i)`` -> working-resolution luma of frame ``i`` of this shot.
+        hinted: the hinted shots to borrow from.
+    """
+    from vidcolor.hints import match
+
+    if planned.frames or not hinted:
+        return
+    middle = shot.start + (len(shot) - 1) // 2
+    borrowed = match.borrow_hints(shot.index, match.describe_frame(luma(middle), frame=middle),
+                                  list(hinted))
+    planned.record = borrowed.record
+    if borrowed.hints is not None:
+        planned.borrowed[middle] = borrowed.hints
+    planned.palette = borrowed.palette
+    log.info("%s", borrowed.record.describe())
 
 
 class _Records(Sequence):
@@ -927,8 +954,10 @@ def colorize_gray_stream(grays: Iterable[np.ndarray], hint_frames: dict[int, Any
 
     Frames are buffered until a cut (``temporal.shots.CutDetector``) or the end, then the
     shot goes through the same per-shot step as a video run (:func:`colorize_shot`), in
-    memory. Memory holds one shot. Hints of frames inside a shot are tracked through it;
-    cross-shot borrowing needs the whole clip and is left to :func:`run_video`.
+    memory. Memory holds one shot. Hints of frames inside a shot are tracked through it,
+    reference images guide their shot, and a shot without hints borrows from the most
+    similar hinted shot seen so far (a video run, which sees the whole clip first, also
+    borrows from later shots).
 
     Args:
         grays: ``(H, W)`` uint8 full-range frames, all the same size.
@@ -949,6 +978,7 @@ def colorize_gray_stream(grays: Iterable[np.ndarray], hint_frames: dict[int, Any
     shape: tuple[int, int] | None = None
     full_shape: tuple[int, ...] | None = None
     shot_index = 0
+    hinted: list[Any] = []  # hinted shots so far (hints.match.HintedShot), to borrow from
 
     def finish() -> Iterator[np.ndarray]:
         nonlocal shot_index
@@ -956,10 +986,14 @@ def colorize_gray_stream(grays: Iterable[np.ndarray], hint_frames: dict[int, Any
             return
         shot = Shot(start, start + len(shot_frames), index=shot_index)
         flows = _flows_in_memory(shot_small)
-        hints = ShotHints(frames={i: fh for i, fh in hint_frames.items()
-                                  if shot.start <= i < shot.stop})
+
+        def luma(i: int) -> np.ndarray:
+            return shot_small[i - shot.start]
+
+        hints = own_shot_hints(shot, hint_frames, luma, hinted)
+        borrow_shot_hints(shot, hints, luma, hinted)
         out: dict[int, np.ndarray] = {}
-        colorize_shot(shot, lambda i: shot_small[i - shot.start], flows.__getitem__, hints,
+        colorize_shot(shot, luma, flows.__getitem__, hints,
                       model, options, out.__setitem__, cancel)
         for i, gray in enumerate(shot_frames):
             yield colorize_gray(gray, out.pop(shot.start + i), backend=model.backend)
