@@ -194,6 +194,21 @@ def test_resume_continues_exactly(tmp_path):
         train(data, tmp_path / "b", TrainConfig(**TINY), device=torch.device("cpu"), resume=False)
 
 
+def test_resume_can_change_the_runs_length(tmp_path):
+    torch.set_num_threads(1)
+    data = _write_images(tmp_path / "data")
+    cpu = torch.device("cpu")
+    train(data, tmp_path / "r", TrainConfig(steps=4, **TINY), device=cpu, resume=False,
+          max_minutes=0.0)  # stops after one step
+    train(data, tmp_path / "r", TrainConfig(), device=cpu, resume=True, new_steps=6)
+    state = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 6 and state["config"]["steps"] == 6
+    log = [json.loads(line) for line in (tmp_path / "r" / "log.jsonl").read_text().splitlines()]
+    assert [r["config"]["steps"] for r in log if "event" in r] == [4, 6]
+    with pytest.raises(InputError, match="at step 6; expected --steps at least that"):
+        train(data, tmp_path / "r", TrainConfig(), device=cpu, resume=True, new_steps=5)
+
+
 def test_warm_start_begins_at_the_source_runs_ema_weights(tmp_path):
     torch.set_num_threads(1)
     data = _write_images(tmp_path / "data")

@@ -26,7 +26,7 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import click
@@ -338,6 +338,7 @@ def train(
     checkpoint_minutes: float = 5.0,
     val_minutes: float = 10.0,
     max_minutes: float | None = None,
+    new_steps: int | None = None,
 ) -> SIGGRAPHGenerator:
     """Train (or continue training) and return the EMA model.
 
@@ -350,6 +351,8 @@ def train(
         checkpoint_minutes: wall minutes between checkpoints.
         val_minutes: wall minutes between validations.
         max_minutes: stop (with a checkpoint) after this many wall minutes of this call.
+        new_steps: on resume, a new total length for the run (its LR schedule is
+            recomputed for it from the current step); None keeps the saved one.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / CHECKPOINT
@@ -359,6 +362,11 @@ def train(
             raise InputError("no checkpoint to resume from", path=ckpt_path)
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         config = TrainConfig(**state["config"])
+        if new_steps is not None and new_steps != config.steps:
+            if new_steps < state["step"]:
+                raise InputError(f"the run is at step {state['step']}; expected --steps at "
+                                 "least that", field="--steps")
+            config = replace(config, steps=new_steps)
     elif ckpt_path.exists():
         raise InputError(
             "a checkpoint exists; pass --resume or pick another --name", path=ckpt_path
@@ -535,7 +543,13 @@ def export_weights(run_dir: Path, dest: Path) -> str:
 @click.option("--width", type=float, default=TrainConfig.width_mult, show_default=True)
 @click.option("--crop", type=int, default=TrainConfig.crop, show_default=True)
 @click.option("--batch", type=int, default=TrainConfig.batch, show_default=True)
-@click.option("--steps", type=int, default=TrainConfig.steps, show_default=True)
+@click.option(
+    "--steps",
+    type=int,
+    default=TrainConfig.steps,
+    show_default=True,
+    help="total optimizer steps; with --resume, a new total for the run",
+)
 @click.option("--lr", type=float, default=TrainConfig.lr, show_default=True)
 @click.option("--seed", type=int, default=TrainConfig.seed, show_default=True)
 @click.option(
@@ -593,6 +607,7 @@ def main(
             seed=seed,
             warmup_from=str(warmup_from) if warmup_from else "",
         )
+        steps_given = click.get_current_context().get_parameter_source("steps")
         train(
             data,
             run_dir,
@@ -602,6 +617,7 @@ def main(
             checkpoint_minutes=checkpoint_minutes,
             val_minutes=val_minutes,
             max_minutes=max_minutes,
+            new_steps=steps if steps_given == click.core.ParameterSource.COMMANDLINE else None,
         )
     if export is not None:
         digest = export_weights(run_dir, export)
