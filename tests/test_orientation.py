@@ -97,8 +97,14 @@ def test_hints_on_rotated_video_land_where_they_were_painted(make_clip, tmp_path
         ]}, frame=0)
     }
     dst = tmp_path / "phone_color.mp4"
-    Colorizer().colorize_video(src, dst, hints=hints, temporal=False)
+    seen = []
+    Colorizer().colorize_video(src, dst, hints=hints, temporal=False, on_frame=seen.append)
     out = _displayed_first_frame(dst).astype(int)
+    assert seen[0].rotation == rotation and seen[0].color.shape == (32, 64, 3)
+    upright = seen[0].upright.astype(int)  # what the callback shows matches the player
+    assert upright.shape == out.shape
+    error = np.abs(upright - out).mean()  # the encoder's 4:2:0 chroma costs a few levels
+    assert error < 12 and error < np.abs(upright[::-1, ::-1] - out).mean() / 4
     top, bottom = out[4:12, 8:24], out[-12:-4, 8:24]
     assert (top[..., 0] - top[..., 2]).mean() > 20, "red should be at the displayed top"
     assert (bottom[..., 2] - bottom[..., 0]).mean() > 20, "blue should be at the displayed bottom"

@@ -34,13 +34,21 @@ class ColoredFrame:
 
     Attributes:
         time: index and timestamp of the frame.
-        gray: ``(H, W)`` uint8 input gray (full range).
-        color: ``(H, W, 3)`` uint8 sRGB output.
+        gray: ``(H, W)`` uint8 input gray (full range), as stored in the file.
+        color: ``(H, W, 3)`` uint8 sRGB output, as stored in the file.
+        rotation: the video's display rotation in degrees counter-clockwise (0 for most
+            files; phone video is often stored sideways). :attr:`upright` applies it.
     """
 
     time: FrameTime
     gray: np.ndarray
     color: np.ndarray
+    rotation: int = 0
+
+    @property
+    def upright(self) -> np.ndarray:
+        """``color`` as players show it: turned by the display rotation (a view, no copy)."""
+        return np.rot90(self.color, int(round(self.rotation / 90.0)) % 4)
 
     @property
     def index(self) -> int:

@@ -1343,7 +1343,7 @@ class _Run:
                         sink.put((frame_time, plane.y, u, v))
                         written += 1
                         if self.on_frame is not None:
-                            self._call_on_frame(frame_time, gray, ab, backend)
+                            self._call_on_frame(frame_time, gray, ab, backend, info.rotation)
                         self.progress.update("encode", written, frames)
         finally:
             source.close()
@@ -1356,12 +1356,12 @@ class _Run:
         return written
 
     def _call_on_frame(self, frame_time: FrameTime, gray: np.ndarray, ab: np.ndarray,
-                       backend: str) -> None:
+                       backend: str, rotation: int) -> None:
         color = colorize_gray(gray, ab, backend=backend)
         gray = gray.copy()
         gray.flags.writeable = False
         color.flags.writeable = False
-        if self.on_frame(ColoredFrame(frame_time, gray, color)) is False:
+        if self.on_frame(ColoredFrame(frame_time, gray, color, rotation)) is False:
             raise Cancelled("cancelled by the on_frame callback")
 
     # ---- all
