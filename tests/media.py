@@ -137,6 +137,13 @@ def vfr_pts_ms(frames: int) -> list[int]:
     return out
 
 
+ASS_HEADER = (
+    b"[Script Info]\nScriptType: v4.00+\n\n[V4+ Styles]\nFormat: Name, Fontname, Fontsize\n"
+    b"Style: Default,Arial,20\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, "
+    b"MarginR, MarginV, Effect, Text\n"
+)
+
+
 def make_clip(
     path: str | Path,
     *,
@@ -158,6 +165,7 @@ def make_clip(
     audio_layout: str = "mono",
     audio_gap: int = 0,
     faststart: bool = False,
+    subtitles: Sequence[tuple[int, int, str]] = (),
 ) -> Path:
     """Write a tiny gray test clip.
 
@@ -174,6 +182,8 @@ def make_clip(
             libvorbis). The audio is a 440 Hz mono tone as long as the video.
         vfr: use irregular frame durations (``VFR_DURATIONS_MS``, time base 1/1000).
         rotation: display rotation in degrees counter-clockwise (display matrix).
+        subtitles: ``(start_ms, duration_ms, text)`` events of an ASS subtitle stream
+            (containers that take ASS: ``.mkv``).
         pattern: see ``pattern_frame``.
         cuts: frame indices where a hard cut to a different scene happens.
         interlaced: encode as interlaced (x264 only), so frames carry the interlaced flag.
@@ -216,6 +226,10 @@ def make_clip(
         stream.options = options
         if rotation is not None:
             stream.set_display_rotation(rotation)
+        sstream = None
+        if subtitles:
+            sstream = container.add_stream("ass")
+            sstream.codec_context.subtitle_header = ASS_HEADER
         astream = None
         if audio:
             acodec = _DEFAULT_AUDIO.get(path.suffix.lower(), "aac") if audio is True else audio
@@ -235,6 +249,13 @@ def make_clip(
         if astream is not None:
             seconds = float(frames / rate) if not vfr else (pts_list[-1] + 40) / 1000.0
             _write_tone(container, astream, seconds, audio_rate, audio_layout, audio_gap)
+        for n, (start_ms, duration_ms, text) in enumerate(subtitles):
+            packet = av.Packet(f"{n},0,Default,,0,0,0,,{text}".encode())
+            packet.stream = sstream
+            packet.time_base = Fraction(1, 1000)
+            packet.pts = packet.dts = start_ms
+            packet.duration = duration_ms
+            container.mux(packet)
     finally:
         container.close()
     return path
@@ -510,3 +531,14 @@ def read_video_info(path: str | Path) -> dict:
             "frames": len(frames),
             "interlaced": any(f.interlaced_frame for f in frames),
         }
+
+
+def read_subtitle_packets(path: str | Path) -> list[tuple[bytes, Fraction | None, Fraction]]:
+    """``(payload, start s, duration s)`` of each packet of the first subtitle stream."""
+    with av.open(str(path)) as container:
+        stream = container.streams.subtitles[0]
+        return [
+            (bytes(p), None if p.pts is None else p.pts * p.time_base, p.duration * p.time_base)
+            for p in container.demux(stream)
+            if p.size
+        ]

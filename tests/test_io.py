@@ -445,6 +445,35 @@ def test_rotation_and_metadata_kept(make_clip, tmp_path, ext):
     assert meta["title"] == "Reel 3" and meta["comment"] == "1927"
 
 
+SUBTITLES = [(100, 300, "Where is the {\\i1}train{\\i0}?"), (500, 250, "Platform 3.")]
+
+
+def test_subtitle_packets_copied_unchanged(make_clip, tmp_path):
+    src = make_clip("subs.mkv", frames=24, audio=True, subtitles=SUBTITLES)
+    before = media.read_subtitle_packets(src)
+    assert [p[0].decode().split(",,")[-1] for p in before] == [t for _, _, t in SUBTITLES]
+    dst = tmp_path / "out.mkv"
+    writer = colorize_copy(src, dst)
+    assert writer.subtitle_mode == ["copy"] and writer.audio_mode == ["copy"]
+    assert media.read_subtitle_packets(dst) == before  # bytes, start and duration
+    with av.open(str(src)) as inp, av.open(str(dst)) as out:
+        a, b = inp.streams.subtitles[0].codec_context, out.streams.subtitles[0].codec_context
+        assert b.name == a.name and b.extradata == a.extradata  # the ASS styles header
+    assert media.read_audio_packets(dst) == media.read_audio_packets(src)
+
+
+def test_subtitles_a_container_cannot_hold_are_left_out_with_a_warning(make_clip, tmp_path,
+                                                                       caplog):
+    src = make_clip("subs.mkv", frames=12, subtitles=SUBTITLES)
+    dst = tmp_path / "out.mp4"  # MP4 takes only mov_text subtitles
+    with caplog.at_level("WARNING"):
+        writer = colorize_copy(src, dst)
+    assert writer.subtitle_mode == ["dropped:ssa"]
+    assert "subtitle stream 1 (ssa) cannot go into mp4" in caplog.text
+    with av.open(str(dst)) as out:
+        assert len(out.streams.subtitles) == 0 and out.streams.video[0].frames == 12
+
+
 def test_write_outside_with_block_is_refused(clip, tmp_path):
     writer = VideoWriter(tmp_path / "o.mp4", probe(clip))
     y = np.zeros((48, 64), np.uint8)

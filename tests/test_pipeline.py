@@ -163,6 +163,16 @@ def test_luma_frames_pts_and_audio_preserved(make_clip, tmp_path, colorizer):
     assert leftovers(tmp_path, {"in.mp4", "out.mp4"}) == []  # work folder and temp gone
 
 
+def test_subtitles_and_audio_survive_a_run(make_clip, tmp_path, colorizer):
+    subtitles = [(80, 200, "Reel 1."), (300, 150, "The end.")]
+    src = make_clip("film.mkv", frames=12, audio=True, subtitles=subtitles)
+    dst = tmp_path / "film_color.mkv"
+    colorizer.colorize_video(src, dst)
+    assert media.read_subtitle_packets(dst) == media.read_subtitle_packets(src)
+    assert media.read_audio_packets(dst) == media.read_audio_packets(src)
+    assert media.read_pts(dst) == media.read_pts(src)
+
+
 def test_output_is_colored(make_clip, tmp_path, colorizer):
     src = make_clip("in.mp4", frames=8)
     dst = tmp_path / "out.mkv"

@@ -7,7 +7,9 @@ given (variable frame rate survives), the frame rate, time base, size, display r
 color range/matrix tags and container metadata are copied from the input's
 :class:`~vidcolor.io.probe.VideoInfo`, and every audio stream of the input is copied packet
 for packet (same bytes, same pts) while the video is written, or transcoded when the
-output container cannot carry its codec (AAC to Opus for ``.webm``).
+output container cannot carry its codec (AAC to Opus for ``.webm``). Subtitle streams are
+copied packet for packet when the container takes their format, and left out with a
+warning when it does not (text subtitle formats do not convert losslessly).
 
 The file is written to a temp file beside the destination and renamed when the writer
 closes without error (see :mod:`vidcolor.io.atomic`).
@@ -22,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -35,6 +38,8 @@ from vidcolor.frames import FrameTime
 from vidcolor.io.atomic import check_output_path, commit_temp, no_space_error, temp_path_for
 from vidcolor.io.probe import RANGE_FULL, RANGE_LIMITED, VideoInfo, open_input
 from vidcolor.options import EncodeOptions
+
+log = logging.getLogger(__name__)
 
 # Output extension -> (FFmpeg muxer, default video encoder, audio encoder for transcoding).
 CONTAINERS = {
@@ -193,6 +198,8 @@ class VideoWriter:
             PSNR >= 45 dB at every size.
         frames_written: frames written so far.
         audio_mode: per input audio stream, ``"copy"`` or ``"transcode:<codec>"``.
+        subtitle_mode: per input subtitle stream, ``"copy"``, or ``"dropped:<codec>"``
+            when the output container cannot hold that subtitle format (a warning says so).
     """
 
     def __init__(
@@ -235,10 +242,11 @@ class VideoWriter:
         self.full_range = info.full_range
         self.frames_written = 0
         self.audio_mode: list[str] = []
+        self.subtitle_mode: list[str] = []
         self._tmp: Path | None = None
         self._out = None
         self._stream = None
-        self._audio: _AudioCopier | None = None
+        self._audio: _StreamCopier | None = None
         self._last_pts: int | None = None
         self._chroma_size = (
             (info.width, info.height)
@@ -321,9 +329,10 @@ class VideoWriter:
                 field="codec",
             ) from exc
         self._stream = stream
-        if self.copy_audio and info.audio:
-            self._audio = _AudioCopier(info.path, self._out, self.audio_codec)
+        if self.copy_audio:
+            self._audio = _StreamCopier(info.path, self._out, self.audio_codec)
             self.audio_mode = self._audio.modes
+            self.subtitle_mode = self._audio.subtitle_modes
 
     def _codec_options(self) -> dict[str, str]:
         crf = str(self.crf)
@@ -456,8 +465,11 @@ class VideoWriter:
         return pts
 
 
-class _AudioCopier:
-    """Copies (or transcodes) the input's audio streams into the output as video goes."""
+class _StreamCopier:
+    """Copies the input's audio and subtitle streams into the output as video goes.
+
+    Audio the container cannot hold is transcoded; subtitles it cannot hold are left out.
+    """
 
     def __init__(self, src: Path, out, transcode_codec: str):
         self._in = open_input(src)
@@ -465,8 +477,23 @@ class _AudioCopier:
         self._map: dict[int, object] = {}
         self._transcoders: dict[int, _Transcoder] = {}
         self.modes: list[str] = []
-        streams = list(self._in.streams.audio)
+        self.subtitle_modes: list[str] = []
         supported = out.supported_codecs
+        subtitles = []
+        for s in self._in.streams.subtitles:
+            name = s.codec_context.name if s.codec_context is not None else ""
+            if name in supported:
+                self._map[s.index] = out.add_stream_from_template(s)
+                self._map[s.index].metadata.update(
+                    {k: v for k, v in s.metadata.items() if k.lower() not in _SKIP_TAGS}
+                )
+                subtitles.append(s)
+                self.subtitle_modes.append("copy")
+            else:  # text subtitles do not convert losslessly between formats: say so
+                log.warning("%s: subtitle stream %d (%s) cannot go into %s; left out",
+                            src, s.index, name or "unknown codec", out.format.name)
+                self.subtitle_modes.append(f"dropped:{name}")
+        streams = list(self._in.streams.audio)
         for s in streams:
             ctx = s.codec_context
             name = ctx.name if ctx is not None else ""
@@ -481,6 +508,7 @@ class _AudioCopier:
                 self._map[s.index] = tr.stream
                 self._transcoders[s.index] = tr
                 self.modes.append(f"transcode:{tr.stream.codec_context.name}")
+        streams += subtitles
         self._packets = self._in.demux(*streams) if streams else iter(())
         self._pending = None
         self._done = not streams
