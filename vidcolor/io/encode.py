@@ -174,7 +174,7 @@ class VideoWriter:
             >= 45 dB), overwrite.
         overwrite: also allows replacing an existing ``dst`` (either this or
             ``options.overwrite``).
-        copy_audio: copy (or transcode) the input's audio streams.
+        copy_audio: copy the input's audio (transcoded where needed) and subtitle streams.
         preset: x264/x265 preset (speed/size trade-off; quality is set by crf).
         tune: x264/x265 tune; default ``"grain"`` keeps film grain and fine texture (it
             raises luma PSNR by about 1 dB at the same crf), None for x264's default.
@@ -246,7 +246,7 @@ class VideoWriter:
         self._tmp: Path | None = None
         self._out = None
         self._stream = None
-        self._audio: _StreamCopier | None = None
+        self._copier: _StreamCopier | None = None
         self._last_pts: int | None = None
         self._chroma_size = (
             (info.width, info.height)
@@ -330,9 +330,9 @@ class VideoWriter:
             ) from exc
         self._stream = stream
         if self.copy_audio:
-            self._audio = _StreamCopier(info.path, self._out, self.audio_codec)
-            self.audio_mode = self._audio.modes
-            self.subtitle_mode = self._audio.subtitle_modes
+            self._copier = _StreamCopier(info.path, self._out, self.audio_codec)
+            self.audio_mode = self._copier.modes
+            self.subtitle_mode = self._copier.subtitle_modes
 
     def _codec_options(self) -> dict[str, str]:
         crf = str(self.crf)
@@ -354,21 +354,21 @@ class VideoWriter:
             raise OutputError("no frame was written (expected at least one)", path=self.dst)
         for packet in self._stream.encode():
             self._out.mux(packet)
-        if self._audio is not None:
-            self._audio.pump(None)
-            self._audio.close()
-            self._audio = None
+        if self._copier is not None:
+            self._copier.pump(None)
+            self._copier.close()
+            self._copier = None
         self._out.close()
         self._out = None
 
     def _abort(self) -> None:
         """Close everything and delete the temp file; never raises."""
-        if self._audio is not None:
+        if self._copier is not None:
             try:
-                self._audio.close()
+                self._copier.close()
             except BaseException:  # noqa: BLE001 - cleanup must go on
                 pass
-            self._audio = None
+            self._copier = None
         if self._out is not None:
             try:
                 self._out.close()
@@ -429,8 +429,8 @@ class VideoWriter:
             for packet in self._stream.encode(frame):
                 self._out.mux(packet)
             self.frames_written += 1
-            if self._audio is not None:
-                self._audio.pump(float(frame.pts * self.info.time_base) + _AUDIO_LEAD_S)
+            if self._copier is not None:
+                self._copier.pump(float(frame.pts * self.info.time_base) + _AUDIO_LEAD_S)
         except (OSError, av.FFmpegError) as exc:
             raise self._as_output_error(exc, "writing failed") from exc
 
