@@ -164,6 +164,7 @@ def make_clip(
     audio_rate: int = 48000,
     audio_layout: str = "mono",
     audio_gap: int = 0,
+    audio_gap_after: int = 1,
     faststart: bool = False,
     subtitles: Sequence[tuple[int, int, str]] = (),
 ) -> Path:
@@ -194,6 +195,7 @@ def make_clip(
         audio_layout: audio channel layout (``"mono"``, ``"stereo"``, ``"5.1"``).
         audio_gap: samples of silence-without-samples after the first audio packet: every
             later packet's timestamp is shifted by this much (real files have such gaps).
+        audio_gap_after: how many audio packets come before the gap.
         faststart: mp4/mov index (moov) at the front, so a truncated copy still opens.
 
     Returns:
@@ -248,7 +250,8 @@ def make_clip(
 
         if astream is not None:
             seconds = float(frames / rate) if not vfr else (pts_list[-1] + 40) / 1000.0
-            _write_tone(container, astream, seconds, audio_rate, audio_layout, audio_gap)
+            _write_tone(container, astream, seconds, audio_rate, audio_layout, audio_gap,
+                        audio_gap_after)
         for n, (start_ms, duration_ms, text) in enumerate(subtitles):
             packet = av.Packet(f"{n},0,Default,,0,0,0,,{text}".encode())
             packet.stream = sstream
@@ -268,16 +271,18 @@ def _write_tone(
     sample_rate: int = 48000,
     layout: str = "mono",
     gap: int = 0,
+    gap_after: int = 1,
 ) -> None:
     """Encode ``seconds`` of a 440 Hz tone (same in every channel) into ``astream``.
 
-    ``gap`` shifts the timestamps of every packet after the first by that many samples.
+    ``gap`` shifts the timestamps of every packet after the first ``gap_after`` ones by
+    that many samples.
     """
     muxed = 0
 
     def mux(packet) -> None:
         nonlocal muxed
-        if gap and muxed and packet.pts is not None:
+        if gap and muxed >= gap_after and packet.pts is not None:
             packet.pts += gap
             packet.dts = (packet.dts + gap) if packet.dts is not None else None
         muxed += 1

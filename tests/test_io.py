@@ -369,6 +369,20 @@ def test_webm_transcode_resamples_and_keeps_duration(make_clip, tmp_path, rate, 
     assert float(media.read_audio_times(dst)[-1]) == pytest.approx(1.0, abs=0.1)
 
 
+def test_webm_transcode_keeps_sound_after_a_gap_in_sync(make_clip, tmp_path):
+    gap = 9600  # 200 ms without samples, a quarter of a second into the sound
+    src = make_clip("gap.mp4", frames=24, audio=True, audio_rate=48000, audio_gap=gap,
+                    audio_gap_after=12)
+    src_times = media.read_audio_times(src)
+    assert float(src_times[12] - src_times[11]) == pytest.approx(1024 / 48000 + 0.2, abs=1e-3)
+    dst = tmp_path / "out.webm"
+    colorize_copy(src, dst)
+    dst_times = media.read_audio_times(dst)
+    # Sound after the gap plays when the input says: the gap is kept, as silence.
+    assert float(dst_times[-1]) == pytest.approx(float(src_times[-1]), abs=0.03)
+    assert float(dst_times[-1] - dst_times[0]) > 1.15
+
+
 @pytest.mark.parametrize(
     ("ext", "pix_fmt"), [(".mp4", "yuv444p"), (".mkv", "yuv444p"), (".webm", "yuv420p")]
 )

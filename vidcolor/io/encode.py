@@ -581,10 +581,27 @@ class _Transcoder:
     def _push(self, frame) -> None:
         if self._next_pts is None:  # the first sample's time; later ones are counted
             self._next_pts = frame.pts if frame.pts is not None else 0
+        elif frame.pts is not None:
+            # A timestamp gap in the input is sound the file does not hold: fill it with
+            # silence, so what follows stays in sync with the picture.
+            missing = frame.pts - (self._next_pts + self._fifo.samples)
+            if missing > self._rate // 1000:  # more than 1 ms: not rounding
+                self._fifo.write(self._silence(missing, frame))
         frame.pts = None  # the FIFO re-times; input gaps would make it refuse the frame
         self._fifo.write(frame)
         while self._fifo.samples >= self._frame_size:
             self._encode(self._fifo.read(self._frame_size))
+
+    @staticmethod
+    def _silence(samples: int, like) -> av.AudioFrame:
+        """``samples`` of silence in the format and layout of the frame ``like``."""
+        channels = len(like.layout.channels)
+        shape = (channels, samples) if like.format.is_planar else (1, samples * channels)
+        dtype = like.to_ndarray().dtype
+        frame = av.AudioFrame.from_ndarray(np.zeros(shape, dtype), format=like.format.name,
+                                           layout=like.layout.name)
+        frame.sample_rate = like.sample_rate
+        return frame
 
     def _encode(self, frame) -> None:
         frame.pts = self._next_pts
