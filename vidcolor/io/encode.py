@@ -483,10 +483,7 @@ class _StreamCopier:
         for s in self._in.streams.subtitles:
             name = s.codec_context.name if s.codec_context is not None else ""
             if name in supported:
-                self._map[s.index] = out.add_stream_from_template(s)
-                self._map[s.index].metadata.update(
-                    {k: v for k, v in s.metadata.items() if k.lower() not in _SKIP_TAGS}
-                )
+                self._add_copy(s)
                 subtitles.append(s)
                 self.subtitle_modes.append("copy")
             else:  # text subtitles do not convert losslessly between formats: say so
@@ -498,10 +495,7 @@ class _StreamCopier:
             ctx = s.codec_context
             name = ctx.name if ctx is not None else ""
             if name in supported:
-                self._map[s.index] = out.add_stream_from_template(s)
-                self._map[s.index].metadata.update(
-                    {k: v for k, v in s.metadata.items() if k.lower() not in _SKIP_TAGS}
-                )
+                self._add_copy(s)
                 self.modes.append("copy")
             else:
                 tr = _Transcoder(s, out, transcode_codec)
@@ -513,8 +507,16 @@ class _StreamCopier:
         self._pending = None
         self._done = not streams
 
+    def _add_copy(self, stream) -> None:
+        """An output stream that takes ``stream``'s packets as they are, with its tags."""
+        copy = self._out.add_stream_from_template(stream)
+        copy.metadata.update(
+            {k: v for k, v in stream.metadata.items() if k.lower() not in _SKIP_TAGS}
+        )
+        self._map[stream.index] = copy
+
     def pump(self, until_s: float | None) -> None:
-        """Mux audio packets up to ``until_s`` seconds (None: everything left)."""
+        """Mux audio and subtitle packets up to ``until_s`` seconds (None: everything left)."""
         while not self._done:
             packet = self._pending
             self._pending = None
