@@ -8,6 +8,22 @@ from fractions import Fraction
 import numpy as np
 
 
+def quarter_turns(rotation: float) -> int:
+    """Counter-clockwise quarter turns from the stored picture to the displayed one, 0..3.
+
+    Args:
+        rotation: display rotation in degrees counter-clockwise (PyAV's ``frame.rotation``,
+            FFmpeg's display matrix; any sign). Players only show multiples of 90, so other
+            angles round to the nearest one.
+    """
+    return int(round(rotation / 90.0)) % 4
+
+
+def displayed_image(stored: np.ndarray, turns: int) -> np.ndarray:
+    """A stored ``(H, W, ...)`` picture as players show it (a view, no copy)."""
+    return np.rot90(stored, turns % 4)
+
+
 @dataclass(frozen=True)
 class FrameTime:
     """Where a frame sits in its stream.
@@ -48,7 +64,7 @@ class ColoredFrame:
     @property
     def upright(self) -> np.ndarray:
         """``color`` as players show it: turned by the display rotation (a view, no copy)."""
-        return np.rot90(self.color, int(round(self.rotation / 90.0)) % 4)
+        return displayed_image(self.color, quarter_turns(self.rotation))
 
     @property
     def index(self) -> int:

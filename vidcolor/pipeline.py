@@ -500,7 +500,8 @@ def hints_in_stored_orientation(hint_frames: dict[int, Any], rotation: float) ->
         rotation: the video's display rotation (``probe(...).rotation``), degrees
             counter-clockwise.
     """
-    from vidcolor.hints.orientation import quarter_turns, to_stored_orientation
+    from vidcolor.frames import quarter_turns
+    from vidcolor.hints.orientation import to_stored_orientation
 
     turns = quarter_turns(rotation)
     return {i: to_stored_orientation(fh, turns) for i, fh in hint_frames.items()}
@@ -1073,7 +1074,7 @@ def export_hint_templates(src: str | Path, directory: str | Path,
     Raises:
         InputError: a requested frame is past the end of the video.
     """
-    from vidcolor.hints.orientation import displayed_image, quarter_turns
+    from vidcolor.frames import displayed_image, quarter_turns
     from vidcolor.hints.template import write_template
     from vidcolor.io.decode import iter_video_frames
     from vidcolor.io.probe import probe

@@ -15,22 +15,10 @@ from dataclasses import replace
 
 import numpy as np
 
+from vidcolor.frames import displayed_image, quarter_turns
 from vidcolor.hints.format import FrameHints, HintPoint
 
-
-def quarter_turns(rotation: float) -> int:
-    """Counter-clockwise quarter turns from stored to displayed, in 0..3.
-
-    Args:
-        rotation: display rotation in degrees counter-clockwise (any sign). Players only
-            show multiples of 90, so other angles round to the nearest one.
-    """
-    return int(round(rotation / 90.0)) % 4
-
-
-def displayed_image(stored: np.ndarray, turns: int) -> np.ndarray:
-    """A stored ``(H, W, ...)`` picture as it is shown (a view, no copy)."""
-    return np.rot90(stored, turns % 4)
+__all__ = ["displayed_image", "quarter_turns", "stored_point", "to_stored_orientation"]
 
 
 def stored_point(x: float, y: float, turns: int) -> tuple[float, float]:
