@@ -11,7 +11,7 @@ In one run, on CLIP:
    (``io.decode.iter_video_frames`` -> ``io.encode.VideoWriter``), no color work;
 2. **model alone**: ``HintColorizer.predict_ab`` on the clip's working-resolution
    lightness, batch after batch, nothing else;
-3. **end to end**: ``vidcolor.pipeline.run_video`` (analysis, flow, tracking, network,
+3. **end to end**: ``vidcolor.run.run_video`` (analysis, flow, tracking, network,
    temporal smoothing, compose, encode);
 
 and the ratios of the three fps. Then **peak RSS**: a 10 s and a 60 s clip of the same
@@ -72,10 +72,10 @@ def model_fps(clip: Path, weights: str, device: str, batch_size: int,
               frames: int | None) -> tuple[float, int, tuple[int, int]]:
     """fps of the network alone at working resolution, the frames done, and that size."""
     from vidcolor.color import gray_to_lightness
+    from vidcolor.frames import working_shape
     from vidcolor.io.decode import iter_luma
     from vidcolor.io.probe import probe
     from vidcolor.models.inference import HintColorizer
-    from vidcolor.pipeline import working_shape
 
     info = probe(clip)
     h, w = working_shape(info.height, info.width, 256)
@@ -102,7 +102,8 @@ def compose_backends(width: int, height: int, repeats: int = 5) -> dict[str, flo
     Upsamples 256-px working chroma to the 4:2:0 chroma size of a ``width`` x ``height``
     frame, guided by luma of that size, as the compose step does.
     """
-    from vidcolor.pipeline import upsample_ab, working_shape
+    from vidcolor.frames import working_shape
+    from vidcolor.run.compose import upsample_ab
 
     rng = np.random.default_rng(0)
     cw, ch = (width + 1) // 2, (height + 1) // 2
@@ -123,7 +124,7 @@ def end_to_end(clip: Path, out_dir: Path, weights: str, device: str,
                batch_size: int) -> dict:
     """A full pipeline run; its report as a dict."""
     from vidcolor import api
-    from vidcolor.pipeline import run_video
+    from vidcolor.run import run_video
 
     options = api.build_options(weights=weights, device=device, batch_size=batch_size,
                                 overwrite=True)

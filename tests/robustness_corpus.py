@@ -184,7 +184,7 @@ def _serve(spec: Path, results: Path, folder: Path) -> None:
 
     import vidcolor.api  # noqa: F401
     import vidcolor.cli  # noqa: F401
-    import vidcolor.pipeline  # noqa: F401
+    import vidcolor.run  # noqa: F401
 
     rows = []
     for job in json.loads(spec.read_text()):

@@ -8,10 +8,10 @@ import cv2
 import media
 import numpy as np
 import pytest
-from test_pipeline import random_colorizer, random_hint_colorizer
+from test_run import random_colorizer, random_hint_colorizer
 
 import vidcolor
-from vidcolor import api, pipeline
+from vidcolor import api, run
 from vidcolor.color import gray_to_lightness, rgb_to_lab
 from vidcolor.errors import HintError, InputError
 from vidcolor.hints.format import parse_hints
@@ -150,10 +150,10 @@ def test_module_functions_use_one_cached_colorizer(monkeypatch):
 
     def fake_load(options):
         loads.append(options)
-        return pipeline.ChromaModel(random_hint_colorizer())
+        return run.ChromaModel(random_hint_colorizer())
 
     api.default_colorizer.cache_clear()
-    monkeypatch.setattr(pipeline, "load_model", fake_load)
+    monkeypatch.setattr(run, "load_model", fake_load)
     try:
         gray = media.pattern_frame(0, (32, 24))
         a = vidcolor.colorize_image(gray, device="cpu")
@@ -164,3 +164,56 @@ def test_module_functions_use_one_cached_colorizer(monkeypatch):
         assert len(frames) == 2
     finally:
         api.default_colorizer.cache_clear()
+
+
+def test_colorize_video_applies_other_weights_and_a_wrapped_model_refuses_them(
+        colorizer, make_clip, tmp_path):
+    from test_run import WORKING_SIZE, random_weights_file
+
+    src = make_clip("in.mp4", frames=6)
+    first = random_weights_file(tmp_path / "a.safetensors", seed=1)
+    second = random_weights_file(tmp_path / "b.safetensors", seed=2)
+    with pytest.raises(InputError, match="from_model"):
+        colorizer.colorize_video(src, tmp_path / "o.mp4", weights=str(first))
+    assert not (tmp_path / "o.mp4").exists()
+
+    def frames(c, dst, **options):
+        got = []
+        c.colorize_video(src, dst, on_frame=lambda f: got.append(f.color), **options)
+        return np.stack(got)
+
+    loaded = api.Colorizer(first, "cpu", working_size=WORKING_SIZE)
+    own = frames(loaded, tmp_path / "a.mp4")
+    other = frames(loaded, tmp_path / "b.mp4", weights=str(second))
+    reference = frames(api.Colorizer(second, "cpu", working_size=WORKING_SIZE),
+                       tmp_path / "ref.mp4")
+    assert np.array_equal(other, reference)  # the options named b.safetensors: it ran
+    assert not np.array_equal(other, own)
+    assert loaded.options.model.weights == str(first)  # the colorizer kept its own model
+
+
+def test_image_and_suggestions_see_the_same_working_size(tmp_path):
+    from test_palette import rigged
+
+    from vidcolor.frames import working_shape
+
+    network = rigged({(20.0, 30.0): 6.0})
+    seen = {}
+    real_predict, real_probs = network.predict_ab, network.class_probabilities
+
+    def predict_ab(lightness, *args):
+        seen["image"] = lightness.shape[1:]
+        return real_predict(lightness, *args)
+
+    def class_probabilities(lightness, *args):
+        seen["suggest"] = lightness.shape[1:]
+        return real_probs(lightness, *args)
+
+    network.predict_ab, network.class_probabilities = predict_ab, class_probabilities
+    c = api.Colorizer.from_model(network, working_size=64)
+    for shape in ((90, 120), (40, 56)):  # larger than the working size, and smaller
+        gray = np.full(shape, 120, np.uint8)
+        c.colorize_image(gray)
+        c.suggest_colors(gray, 0.5, 0.5)
+        assert seen["image"] == seen["suggest"] == working_shape(*shape, 64)
+    assert seen["image"] == (40, 56)  # a small picture is never enlarged

@@ -13,7 +13,7 @@ import media
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from test_pipeline import REPO, WORKING_SIZE, random_weights_file
+from test_run import REPO, WORKING_SIZE, random_weights_file
 
 from vidcolor.cli import cli
 

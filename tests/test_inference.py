@@ -275,5 +275,3 @@ def test_resize_hints_keeps_single_pixel_hints():
     assert small_mask.sum() >= 1 and set(np.unique(small_mask)) <= {0.0, 1.0}
     np.testing.assert_allclose(small_ab[small_mask > 0], [[40, -20]] * int(small_mask.sum()),
                                atol=1e-3)
-    assert inference.working_shape(480, 854) == (256, 456)
-    assert inference.working_shape(100, 100, 256) == (256, 256)

@@ -20,24 +20,22 @@ import media
 import numpy as np
 import pytest
 
+from vidcolor.atomic import atomic_output, stale_temp_files
 from vidcolor.errors import DecodeError, InputError, OutputError
 from vidcolor.frames import FrameTime
 from vidcolor.io import (
-    BoundedPrefetch,
-    BoundedSink,
     DecodeReport,
     VideoWriter,
-    atomic_output,
     iter_luma,
     iter_video_frames,
     probe,
     read_image,
     rgb_to_yuv,
-    stale_temp_files,
     write_image,
 )
 from vidcolor.io.decode import luma_lut
 from vidcolor.options import EncodeOptions
+from vidcolor.workers import BoundedPrefetch, BoundedSink
 
 # --------------------------------------------------------------------------- helpers
 
@@ -549,7 +547,7 @@ def test_never_writes_over_the_input(clip):
 def test_existing_output_needs_overwrite(clip, tmp_path):
     dst = tmp_path / "out.mkv"
     dst.write_bytes(b"keep me")
-    with pytest.raises(OutputError, match="exists"), VideoWriter(dst, probe(clip)):
+    with pytest.raises(InputError, match="exists"), VideoWriter(dst, probe(clip)):
         pass
     assert dst.read_bytes() == b"keep me"
     colorize_copy(clip, dst, EncodeOptions(overwrite=True))
@@ -765,7 +763,7 @@ def test_write_image_round_trip_and_atomic(tmp_path):
     rgb = read_image(media.make_png(tmp_path / "in.png"))
     out = write_image(tmp_path / "out.png", rgb)
     np.testing.assert_array_equal(read_image(out), rgb)
-    with pytest.raises(OutputError, match="exists"):
+    with pytest.raises(InputError, match="exists"):
         write_image(out, rgb)
     with pytest.raises(InputError):
         write_image(tmp_path / "in.png", rgb, overwrite=True, inputs=(tmp_path / "in.png",))

@@ -111,7 +111,7 @@ def test_hints_on_rotated_video_land_where_they_were_painted(make_clip, tmp_path
 
 
 def test_template_exports_the_displayed_picture(make_clip, tmp_path):
-    from vidcolor.pipeline import export_hint_templates
+    from vidcolor.run import export_hint_templates
 
     src = make_clip("phone.mp4", frames=2, size=(64, 32), rotation=90)
     written = export_hint_templates(src, tmp_path / "hints", frames=[0])

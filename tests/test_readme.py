@@ -17,9 +17,9 @@ import cv2
 import media
 import pytest
 from click.testing import CliRunner
-from test_pipeline import random_hint_colorizer
+from test_run import random_hint_colorizer
 
-from vidcolor import api, pipeline
+from vidcolor import api, run
 from vidcolor.cli import cli
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -53,8 +53,8 @@ def folder(tmp_path, monkeypatch):
     (tmp_path / "still.json").write_text(json.dumps({"version": 1, "points": [
         {"x": 0.3, "y": 0.3, "color": "steelblue"}]}))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(pipeline, "load_model",
-                        lambda options: pipeline.ChromaModel(random_hint_colorizer()))
+    monkeypatch.setattr(run, "load_model",
+                        lambda options: run.ChromaModel(random_hint_colorizer()))
     api.default_colorizer.cache_clear()
     yield tmp_path
     api.default_colorizer.cache_clear()

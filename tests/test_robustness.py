@@ -16,7 +16,7 @@ and hint files byte-identical, no temp file, no work folder, nothing in ``$TMPDI
 
 Interruptions (signals during the encode pass, double Ctrl-C, SIGKILL with a temp file
 left behind, resuming with changed hints) run the real CLI in a subprocess with one stage
-slowed down. ``tests/test_pipeline.py`` already covers SIGINT/SIGTERM during the colorize
+slowed down. ``tests/test_run.py`` already covers SIGINT/SIGTERM during the colorize
 pass and SIGKILL + ``--resume`` after a finished shot; these tests cover the rest.
 """
 
@@ -40,7 +40,7 @@ import numpy as np
 import pytest
 import torch
 from robustness_corpus import Job, Result, run_cli_batch, snapshot
-from test_pipeline import REPO, WORKING_SIZE, random_weights_file
+from test_run import REPO, WORKING_SIZE, random_weights_file
 
 FRAMES = 12
 ERROR_PREFIX = "vidcolor: error: "
@@ -866,7 +866,6 @@ def test_real_entry_point_refuses_an_evil_pickle(tmp_path, make_clip):
 
 _RUNNER = """
 import os, sys, time
-from vidcolor import pipeline
 
 def slowed(fn, seconds):
     def wrapper(*args, **kwargs):
@@ -878,10 +877,13 @@ def slowed(fn, seconds):
 analyze_delay = float(os.environ.get("ROBUST_ANALYZE_DELAY", "0"))
 encode_delay = float(os.environ.get("ROBUST_ENCODE_DELAY", "0"))
 shot_delay = float(os.environ.get("ROBUST_SHOT_DELAY", "0"))
+# Only public classes and functions are slowed; the run package is imported after them.
 if encode_delay:
-    pipeline.compose_chroma = slowed(pipeline.compose_chroma, encode_delay)  # per frame
+    from vidcolor.io.encode import VideoWriter
+    VideoWriter.write = slowed(VideoWriter.write, encode_delay)  # per frame
 if shot_delay:
-    pipeline.colorize_shot = slowed(pipeline.colorize_shot, shot_delay)  # per shot
+    from vidcolor.models.inference import HintColorizer
+    HintColorizer.predict_ab = slowed(HintColorizer.predict_ab, shot_delay)  # per batch
 if analyze_delay:
     from vidcolor.io import decode
     iter_luma = decode.iter_luma
@@ -1062,7 +1064,7 @@ def test_out_of_memory_mid_video_halves_the_batch_and_keeps_the_frames(make_clip
     run with batch 8: the run finishes, later batches stay small, and every decoded sample
     equals a batch-1 run (``test_inference`` checks the same on ``predict_ab`` alone)."""
     from test_inference import OOMAbove
-    from test_pipeline import random_entry, random_hint_colorizer
+    from test_run import random_entry, random_hint_colorizer
 
     from vidcolor.api import Colorizer
     from vidcolor.models import weights

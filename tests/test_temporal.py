@@ -9,14 +9,14 @@ import torch
 
 from vidcolor.errors import InputError
 from vidcolor.options import TemporalOptions
-from vidcolor.temporal.flow import FlowPair, compute_flow_pair, forward_backward_mask
+from vidcolor.temporal.flow import compute_flow_pair, forward_backward_mask
 from vidcolor.temporal.smooth import (
     TemporalState,
+    flows_channels_first,
     flush,
     pair_weights,
     smooth,
     smooth_shot,
-    stack_flows,
 )
 from vidcolor.temporal.warp import warp, warp_ab
 
@@ -27,11 +27,13 @@ SIZE = (64, 48)  # (width, height)
 def shot(n: int, cuts=(), size=SIZE):
     """Gray frames of a generated clip, their flows as rows, and random model chroma."""
     gray = np.stack([media.pattern_frame(i, size, cuts=cuts) for i in range(n)])
+    zero = np.zeros((size[1], size[0], 2), np.float32)
     pairs = [
-        None if (i == 0 or i in cuts) else FlowPair(i, *compute_flow_pair(gray[i - 1], gray[i]))
+        (zero, zero) if (i == 0 or i in cuts) else compute_flow_pair(gray[i - 1], gray[i])
         for i in range(n)
     ]
-    fwd, bwd = stack_flows(pairs)
+    fwd, bwd = flows_channels_first(np.stack([p[0] for p in pairs]),
+                                    np.stack([p[1] for p in pairs]), "cpu")
     ab = torch.from_numpy(
         np.random.default_rng(0).normal(0, 20, (n, 2, size[1], size[0])).astype(np.float32)
     )

@@ -46,7 +46,7 @@ _LAZY = {
     "colorize_frames": "vidcolor.api",
     "colorize_image": "vidcolor.api",
     "suggest_colors": "vidcolor.api",
-    "RunReport": "vidcolor.pipeline",
+    "RunReport": "vidcolor.api",
 }
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
         colorize_video,
         suggest_colors,
     )
-    from vidcolor.pipeline import RunReport
+    from vidcolor.run import RunReport
 
 
 def __getattr__(name: str) -> Any:

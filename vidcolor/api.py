@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,18 +22,30 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vidcolor import pipeline
-from vidcolor.errors import HintError, InputError
-from vidcolor.options import EncodeOptions, ModelOptions, RunOptions, TemporalOptions
-from vidcolor.pipeline import CancelToken, OnFrame, RunReport
+from vidcolor import run
+from vidcolor.atomic import same_file
+from vidcolor.errors import HintError, InputError, VidcolorError
+from vidcolor.hints.format import FrameHints, HintSet, load_hints, parse_hints
+from vidcolor.imagefile import read_image as read_image_file
+from vidcolor.io.images import IMAGE_FORMATS, read_image, write_image
+from vidcolor.io.probe import VideoInfo, probe
+from vidcolor.models import registry, weights
+from vidcolor.models.palette import PaletteColor
+from vidcolor.options import DEFAULTS, DEVICES, RunOptions, build_options, options_from
+from vidcolor.progress import Progress, make_progress
+from vidcolor.run import CancelToken, OnFrame, RunReport
+from vidcolor.run.plan import HintFrames
 
-DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+__all__ = [
+    "DEFAULTS", "DEVICES", "CancelToken", "Colorizer", "OnFrame", "Progress", "RunReport",
+    "build_options", "colorize_frames", "colorize_image", "colorize_image_file",
+    "colorize_video", "default_output", "download_weights", "export_hint_templates",
+    "find_shots", "import_weights", "list_weights", "load_image_hints", "load_video_hints",
+    "make_progress", "probe_video", "run_video", "suggest_colors",
+]
 
-_VIDEO_OPTIONS = frozenset({
-    "weights", "device", "batch_size", "working_size", "precision", "temporal",
-    "temporal_strength", "temporal_window", "codec", "crf", "overwrite", "strict", "resume",
-})
+VideoHints = str | Path | HintSet | dict[int, FrameHints | dict[str, Any]] | None
+ImageHints = str | Path | FrameHints | dict[str, Any] | None
 
 
 def default_output(src: str | Path) -> Path:
@@ -49,90 +61,10 @@ def default_output(src: str | Path) -> Path:
     return src.with_name(f"{src.stem}_color{src.suffix}")
 
 
-def build_options(
-    *,
-    weights: str = "default",
-    device: str = "auto",
-    batch_size: int = 4,
-    working_size: int = 256,
-    precision: str = "auto",
-    temporal: bool = True,
-    temporal_strength: float = 0.8,
-    temporal_window: int = 4,
-    codec: str | None = None,
-    crf: int = 16,
-    overwrite: bool = False,
-    strict: bool = False,
-    resume: bool = False,
-) -> RunOptions:
-    """Check run options and freeze them into a :class:`~vidcolor.options.RunOptions`.
-
-    Args:
-        weights: registry name or ``.safetensors`` path.
-        device: ``auto``, ``cpu`` or ``cuda``.
-        batch_size: frames per inference batch (>= 1); results do not depend on it.
-        working_size: shorter side the network sees, a multiple of 8 from 64 to 1024.
-        precision: ``auto`` (autocast on CUDA), ``fp32``, ``bf16`` or ``fp16`` (CUDA).
-        temporal: run temporal smoothing.
-        temporal_strength: 0..1.
-        temporal_window: frames of look-ahead of the backward pass (0..32).
-        codec: output video codec (PyAV name) or None for the container's default.
-        crf: constant rate factor, 0..63.
-        overwrite: replace an existing output.
-        strict: a decode error is an error instead of a filled frame.
-        resume: continue an interrupted run from its last finished shot.
-
-    Returns:
-        The frozen options.
-
-    Raises:
-        InputError: naming the option, the value found and the values expected.
-    """
-    if device not in DEVICES:
-        raise InputError(f"found {device!r}; expected one of {', '.join(DEVICES)}",
-                         field="device")
-    if precision not in PRECISIONS:
-        raise InputError(f"found {precision!r}; expected one of {', '.join(PRECISIONS)}",
-                         field="precision")
-    _int_in("batch_size", batch_size, 1, 4096)
-    _int_in("working_size", working_size, 64, 1024)
-    if working_size % 8:
-        raise InputError(f"found {working_size}; expected a multiple of 8", field="working_size")
-    _int_in("temporal_window", temporal_window, 0, 32)
-    _int_in("crf", crf, 0, 63)
-    if isinstance(temporal_strength, bool) or not isinstance(temporal_strength, (int, float)) \
-            or not 0.0 <= float(temporal_strength) <= 1.0:
-        raise InputError(f"found {temporal_strength!r}; expected a number in [0, 1]",
-                         field="temporal_strength")
-    return RunOptions(
-        model=ModelOptions(weights=str(weights), device=device, batch_size=batch_size,
-                           working_size=working_size, precision=precision),
-        temporal=TemporalOptions(enabled=bool(temporal), strength=float(temporal_strength),
-                                 window=temporal_window),
-        encode=EncodeOptions(codec=codec, crf=crf, overwrite=bool(overwrite)),
-        strict=bool(strict),
-        resume=bool(resume),
-    )
-
-
-def _int_in(name: str, value: Any, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-            or not lo <= int(value) <= hi:
-        raise InputError(f"found {value!r}; expected an integer in [{lo}, {hi}]", field=name)
-
-
-def _options_from(kwargs: dict[str, Any]) -> RunOptions:
-    unknown = sorted(set(kwargs) - _VIDEO_OPTIONS)
-    if unknown:
-        raise InputError(f"unknown option(s) {', '.join(unknown)}; expected some of "
-                         f"{', '.join(sorted(_VIDEO_OPTIONS))}", field="options")
-    return build_options(**kwargs)
-
-
 # --------------------------------------------------------------------------- hints
 
 
-def load_video_hints(hints: Any) -> Any:
+def load_video_hints(hints: VideoHints) -> HintSet | HintFrames | None:
     """Hints for a video run, from what a caller may pass.
 
     Args:
@@ -145,10 +77,8 @@ def load_video_hints(hints: Any) -> Any:
     Raises:
         HintError: a bad hints directory or hint value.
     """
-    from vidcolor.hints.format import FrameHints, load_hints, parse_hints
-
-    if hints is None:
-        return None
+    if hints is None or isinstance(hints, HintSet):
+        return hints
     if isinstance(hints, (str, Path)):
         return load_hints(hints)
     if isinstance(hints, dict):
@@ -160,10 +90,11 @@ def load_video_hints(hints: Any) -> Any:
             out[int(key)] = value if isinstance(value, FrameHints) else parse_hints(
                 value, source=f"hints[{key}]", frame=int(key))
         return out
-    return hints
+    raise HintError(f"found {type(hints).__name__}; expected a hints folder, a HintSet or a "
+                    "dict", field="hints")
 
 
-def load_image_hints(hints: Any) -> Any:
+def load_image_hints(hints: ImageHints) -> FrameHints | None:
     """Hints for one image.
 
     Args:
@@ -176,15 +107,12 @@ def load_image_hints(hints: Any) -> Any:
     Raises:
         HintError: a file or value that breaks the hint format.
     """
-    from vidcolor.hints.format import FrameHints, parse_hints
-    from vidcolor.imagefile import read_image
-
     if hints is None or isinstance(hints, FrameHints):
         return hints
     if isinstance(hints, (str, Path)):
         path = Path(hints)
         if path.suffix.lower() == ".png":
-            layer = read_image(path, error=HintError)
+            layer = read_image_file(path, error=HintError)
             if layer.shape[2] != 4:
                 raise HintError("a PNG without alpha; expected an RGBA scribble layer",
                                 path=path)
@@ -205,7 +133,7 @@ def load_image_hints(hints: Any) -> Any:
                     field="hints")
 
 
-def _image_frame(data: Any) -> int | None:
+def _image_frame(data: object) -> int | None:
     # An image has one frame: a hint without a "frame" field is for it.
     return 0 if isinstance(data, dict) and "frame" not in data else None
 
@@ -213,7 +141,7 @@ def _image_frame(data: Any) -> int | None:
 # --------------------------------------------------------------------------- images
 
 
-def as_gray(image: Any, *, max_pixels: int = 1 << 26) -> np.ndarray:
+def as_gray(image: str | Path | np.ndarray, *, max_pixels: int = 1 << 26) -> np.ndarray:
     """The full-range gray of an image argument.
 
     Args:
@@ -228,8 +156,6 @@ def as_gray(image: Any, *, max_pixels: int = 1 << 26) -> np.ndarray:
         InputError: not an image, or a wrong shape or dtype.
     """
     if isinstance(image, (str, Path)):
-        from vidcolor.io.images import read_image
-
         image = read_image(image, alpha=False, max_pixels=max_pixels)
     if not isinstance(image, np.ndarray):
         raise InputError(f"found {type(image).__name__}; expected a path or a uint8 array",
@@ -267,15 +193,20 @@ class Colorizer:
         >>> rgb = colorizer.colorize_image(gray_array)
     """
 
-    def __init__(self, weights: str | Path = "default", device: str = "auto", *,
-                 batch_size: int = 4, working_size: int = 256, precision: str = "auto"):
+    def __init__(self, weights: str | Path = DEFAULTS.model.weights,
+                 device: str = DEFAULTS.model.device, *,
+                 batch_size: int = DEFAULTS.model.batch_size,
+                 working_size: int = DEFAULTS.model.working_size,
+                 precision: str = DEFAULTS.model.precision):
         self.options = build_options(weights=str(weights), device=device, batch_size=batch_size,
                                      working_size=working_size, precision=precision)
-        self.model = pipeline.load_model(self.options.model)
+        self.model = run.load_model(self.options.model)
+        self._wrapped = False
 
     @classmethod
-    def from_model(cls, model: Any, *, batch_size: int = 4, working_size: int = 256
-                   ) -> Colorizer:
+    def from_model(cls, model: run.model.HintNetwork, *,
+                   batch_size: int = DEFAULTS.model.batch_size,
+                   working_size: int = DEFAULTS.model.working_size) -> Colorizer:
         """Wrap an already built network (anything with ``predict_ab``), e.g. random weights.
 
         Args:
@@ -285,15 +216,18 @@ class Colorizer:
             working_size: shorter side the network sees.
 
         Returns:
-            A :class:`Colorizer` using ``model``.
+            A :class:`Colorizer` using ``model`` for every call; a video run that asks for
+            other weights, device or precision is refused (the network is not loadable).
         """
         self = cls.__new__(cls)
         self.options = build_options(batch_size=batch_size, working_size=working_size,
                                      device=str(getattr(model, "device", "cpu")).split(":")[0])
-        self.model = pipeline.ChromaModel(model)
+        self.model = run.ChromaModel(model)
+        self._wrapped = True
         return self
 
-    def colorize_image(self, image: Any, hints: Any = None) -> np.ndarray:
+    def colorize_image(self, image: str | Path | np.ndarray, hints: ImageHints = None
+                       ) -> np.ndarray:
         """Colorize one image.
 
         Args:
@@ -304,12 +238,14 @@ class Colorizer:
             ``(H, W, 3)`` uint8 sRGB; its lightness is the input's.
         """
         gray = as_gray(image)
-        return pipeline.colorize_image_gray(gray, load_image_hints(hints), self.model,
-                                            self.options.model.working_size)
+        return run.colorize_image_gray(gray, load_image_hints(hints), self.model,
+                                       self.options.model.working_size)
 
-    def suggest_colors(self, image: Any, x: float, y: float, hints: Any = None,
-                       k: int = 5) -> list[Any]:
+    def suggest_colors(self, image: str | Path | np.ndarray, x: float, y: float,
+                       hints: ImageHints = None, k: int = 5) -> list[PaletteColor]:
         """The paper's data-driven palette: likely colors at a point, given the hints.
+
+        The network sees the image at the size :meth:`colorize_image` uses.
 
         Args:
             image: a path, or an ``(H, W)`` or ``(H, W, 3)`` uint8 array.
@@ -321,11 +257,12 @@ class Colorizer:
         Returns:
             Up to ``k`` ``PaletteColor(ab, rgb_hex, probability)``, most likely first.
         """
-        return pipeline.suggest_colors_gray(as_gray(image), x, y, load_image_hints(hints),
-                                            self.model, k)
+        return run.suggest_colors_gray(as_gray(image), x, y, load_image_hints(hints),
+                                       self.model, self.options.model.working_size, k)
 
-    def colorize_frames(self, frames: Iterable[np.ndarray], hints: Any = None, *,
-                        temporal: bool = True, temporal_strength: float = 0.8
+    def colorize_frames(self, frames: Iterable[np.ndarray], hints: VideoHints = None, *,
+                        temporal: bool = DEFAULTS.temporal.enabled,
+                        temporal_strength: float = DEFAULTS.temporal.strength
                         ) -> Iterator[np.ndarray]:
         """Colorize a sequence of frames the caller supplies, yielding them in order.
 
@@ -344,18 +281,35 @@ class Colorizer:
         """
         options = replace(self.options, temporal=build_options(
             temporal=temporal, temporal_strength=temporal_strength).temporal)
-        hint_frames = pipeline.hint_frames_of(load_video_hints(hints))
+        hint_frames = run.hint_frames_of(load_video_hints(hints))
         grays = (as_gray(f) for f in frames)
-        yield from pipeline.colorize_gray_stream(grays, hint_frames, self.model, options)
+        yield from run.colorize_gray_stream(grays, hint_frames, self.model, options)
 
-    def colorize_video(self, src: str | Path, dst: str | Path | None = None, hints: Any = None,
-                       on_frame: OnFrame | None = None, *, progress: Any = None,
-                       cancel: CancelToken | None = None, **options: Any) -> RunReport:
-        """Colorize a video file. See :func:`vidcolor.colorize_video`."""
-        run_options = _options_from({**self._model_kwargs(), **options})
-        return pipeline.run_video(src, default_output(src) if dst is None else dst,
-                                  load_video_hints(hints), run_options, model=self.model,
-                                  on_frame=on_frame, progress=progress, cancel=cancel)
+    def colorize_video(self, src: str | Path, dst: str | Path | None = None,
+                       hints: VideoHints = None, on_frame: OnFrame | None = None, *,
+                       progress: Progress | None = None, cancel: CancelToken | None = None,
+                       **options: Any) -> RunReport:
+        """Colorize a video file. See :func:`vidcolor.colorize_video`.
+
+        Options given here override the colorizer's. Other ``weights``, ``device`` or
+        ``precision`` than the loaded model's load that model for this run (the colorizer
+        keeps its own); for a colorizer made with :meth:`from_model` they are refused.
+        """
+        run_options = options_from({**self._model_kwargs(), **options})
+        model: run.ChromaModel | None = self.model
+        if run_options.model.weights != self.options.model.weights \
+                or run_options.model.device != self.options.model.device \
+                or run_options.model.precision != self.options.model.precision:
+            if self._wrapped:
+                raise InputError(
+                    "this Colorizer wraps a network given to from_model; found options "
+                    f"weights={run_options.model.weights!r}, device={run_options.model.device!r}"
+                    f", precision={run_options.model.precision!r}; expected none of them, or "
+                    "a Colorizer built with them", field="options")
+            model = None  # the run loads the model its options name
+        return run.run_video(src, default_output(src) if dst is None else dst,
+                             load_video_hints(hints), run_options, model=model,
+                             on_frame=on_frame, progress=progress, cancel=cancel)
 
     def _model_kwargs(self) -> dict[str, Any]:
         m = self.options.model
@@ -364,7 +318,8 @@ class Colorizer:
 
 
 @functools.lru_cache(maxsize=2)
-def default_colorizer(weights: str = "default", device: str = "auto") -> Colorizer:
+def default_colorizer(weights: str = DEFAULTS.model.weights,
+                      device: str = DEFAULTS.model.device) -> Colorizer:
     """The cached :class:`Colorizer` the module-level functions use.
 
     Args:
@@ -380,7 +335,32 @@ def default_colorizer(weights: str = "default", device: str = "auto") -> Coloriz
 # --------------------------------------------------------------------------- module functions
 
 
-def colorize_video(src: str | Path, dst: str | Path | None = None, hints: Any = None,
+def run_video(src: str | Path, dst: str | Path | None, hints: VideoHints, options: RunOptions,
+              *, on_frame: OnFrame | None = None, progress: Progress | None = None,
+              cancel: CancelToken | None = None) -> RunReport:
+    """Colorize a video file with frozen options (the CLI's video run).
+
+    Unlike :func:`colorize_video` nothing is cached: the paths and the input are checked
+    first, then the model named by ``options`` is loaded for this run.
+
+    Args:
+        src: the input video.
+        dst: the output, or None for :func:`default_output`.
+        hints: see :func:`load_video_hints`.
+        options: from :func:`build_options`.
+        on_frame: see :func:`colorize_video`.
+        progress: a :class:`vidcolor.progress.Progress`.
+        cancel: a :class:`CancelToken` that signal handlers may set.
+
+    Returns:
+        The :class:`RunReport`.
+    """
+    return run.run_video(src, default_output(src) if dst is None else dst,
+                         load_video_hints(hints), options, on_frame=on_frame,
+                         progress=progress, cancel=cancel)
+
+
+def colorize_video(src: str | Path, dst: str | Path | None = None, hints: VideoHints = None,
                    on_frame: OnFrame | None = None, **options: Any) -> RunReport:
     """Colorize a video file, keeping its lightness, timing, audio and metadata.
 
@@ -396,23 +376,24 @@ def colorize_video(src: str | Path, dst: str | Path | None = None, hints: Any = 
             ``temporal``, ``temporal_strength``, ``temporal_window``, ``codec``, ``crf``,
             ``overwrite``, ``strict``, ``resume`` (see :func:`build_options`), plus
             ``progress`` (a :class:`vidcolor.progress.Progress`) and ``cancel``
-            (a :class:`vidcolor.pipeline.CancelToken`).
+            (a :class:`CancelToken`).
 
     Returns:
-        The :class:`~vidcolor.pipeline.RunReport`: frames, seconds, fps, shots, borrowing,
-        decode errors filled.
+        The :class:`RunReport`: frames, seconds, fps, shots, borrowing, decode errors filled.
     """
     progress = options.pop("progress", None)
     cancel = options.pop("cancel", None)
-    colorizer = default_colorizer(str(options.get("weights", "default")),
-                                  options.get("device", "auto"))
+    colorizer = default_colorizer(str(options.get("weights", DEFAULTS.model.weights)),
+                                  options.get("device", DEFAULTS.model.device))
     return colorizer.colorize_video(src, dst, hints, on_frame, progress=progress, cancel=cancel,
                                     **options)
 
 
-def colorize_frames(frames: Iterable[np.ndarray], hints: Any = None, *,
-                    weights: str = "default", device: str = "auto", temporal: bool = True,
-                    temporal_strength: float = 0.8) -> Iterator[np.ndarray]:
+def colorize_frames(frames: Iterable[np.ndarray], hints: VideoHints = None, *,
+                    weights: str = DEFAULTS.model.weights, device: str = DEFAULTS.model.device,
+                    temporal: bool = DEFAULTS.temporal.enabled,
+                    temporal_strength: float = DEFAULTS.temporal.strength
+                    ) -> Iterator[np.ndarray]:
     """Colorize frames supplied as numpy arrays; a generator yielding them in order.
 
     Args:
@@ -431,8 +412,9 @@ def colorize_frames(frames: Iterable[np.ndarray], hints: Any = None, *,
                                          temporal_strength=temporal_strength)
 
 
-def colorize_image(image: Any, hints: Any = None, *, weights: str = "default",
-                   device: str = "auto") -> np.ndarray:
+def colorize_image(image: str | Path | np.ndarray, hints: ImageHints = None, *,
+                   weights: str = DEFAULTS.model.weights,
+                   device: str = DEFAULTS.model.device) -> np.ndarray:
     """Colorize one image.
 
     Args:
@@ -448,8 +430,36 @@ def colorize_image(image: Any, hints: Any = None, *, weights: str = "default",
     return default_colorizer(str(weights), device).colorize_image(image, hints)
 
 
-def suggest_colors(image: Any, x: float, y: float, hints: Any = None, k: int = 5, *,
-                   weights: str = "default", device: str = "auto") -> list[Any]:
+def colorize_image_file(src: str | Path, dst: str | Path, hints: ImageHints = None, *,
+                        weights: str = DEFAULTS.model.weights,
+                        device: str = DEFAULTS.model.device, overwrite: bool = False) -> Path:
+    """Colorize an image file into another (``vidcolor image``), written atomically.
+
+    The output is checked before the model is loaded: it may not be the input, nor exist
+    without ``overwrite``, and its extension must be an image format.
+
+    Returns:
+        The written path.
+    """
+    src, dst = Path(src), Path(dst)
+    if same_file(src, dst):
+        raise InputError("the output is the input; expected a different path", path=dst)
+    if dst.exists() and not overwrite:
+        raise InputError("the output file exists; expected a new path, or --overwrite",
+                         path=dst)
+    if dst.suffix.lower() not in IMAGE_FORMATS:
+        raise InputError(f"found {dst.suffix or 'no extension'!r}; expected one of "
+                         f"{', '.join(IMAGE_FORMATS)}", path=dst, field="output")
+    parsed = load_image_hints(hints)
+    rgb = Colorizer(weights, device).colorize_image(src, parsed)
+    write_image(dst, rgb, overwrite=overwrite, inputs=(src,))
+    return dst
+
+
+def suggest_colors(image: str | Path | np.ndarray, x: float, y: float,
+                   hints: ImageHints = None, k: int = 5, *,
+                   weights: str = DEFAULTS.model.weights,
+                   device: str = DEFAULTS.model.device) -> list[PaletteColor]:
     """The k most likely colors at a point of an image, given the current hints.
 
     Args:
@@ -466,3 +476,48 @@ def suggest_colors(image: Any, x: float, y: float, hints: Any = None, k: int = 5
         Up to ``k`` ``PaletteColor(ab, rgb_hex, probability)``, most likely first.
     """
     return default_colorizer(str(weights), device).suggest_colors(image, x, y, hints, k)
+
+
+# --------------------------------------------------------------------------- film tools
+
+
+def probe_video(src: str | Path) -> VideoInfo:
+    """What a video file holds (``vidcolor probe``)."""
+    return probe(src)
+
+
+def find_shots(src: str | Path) -> dict[str, object]:
+    """The hard cuts of a film (``vidcolor shots``); see ``vidcolor.run.tools.find_shots``."""
+    return run.find_shots(src)
+
+
+def export_hint_templates(src: str | Path, directory: str | Path,
+                          frames: Sequence[int] | None = None) -> list[Path]:
+    """Frames to paint on and empty hint files (``vidcolor hints template``)."""
+    return run.export_hint_templates(src, directory, frames=frames)
+
+
+# --------------------------------------------------------------------------- weights
+
+
+def list_weights() -> list[tuple[str, Path | None]]:
+    """Every known weights entry and its file, or None where the file is missing."""
+    out = []
+    for entry in registry.list_weights():
+        try:
+            path = registry.resolve_path(entry)
+        except VidcolorError:
+            path = None
+        out.append((entry.name, path if path is not None and path.exists() else None))
+    return out
+
+
+def import_weights(path: str | Path, name: str | None = None) -> str:
+    """Import a weights file (``.safetensors``, or the official ``.pth``); returns its name."""
+    return weights.import_weights(Path(path), name=name).name
+
+
+def download_weights(url: str, sha256: str, name: str) -> tuple[str, str]:
+    """Download and register weights; returns ``(name, sha256)``."""
+    entry = weights.download_weights(url, sha256, name)
+    return entry.name, entry.sha256

@@ -29,8 +29,16 @@ from typing import Any  # noqa: E402
 
 import click  # noqa: E402
 
-from vidcolor import __version__  # noqa: E402
+from vidcolor import (
+    __version__,  # noqa: E402
+    api,  # noqa: E402 - the CLI reaches the core only through the API
+)
 from vidcolor.errors import Cancelled, InputError, OutputError, VidcolorError  # noqa: E402
+
+# Defaults shown by --help and the allowed values come from vidcolor.options (through the
+# API), never restated here; range checks happen once, in api.build_options.
+_D = api.DEFAULTS
+_DEVICES = list(api.DEVICES)
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 DEFAULT_COMMAND = "colorize"
@@ -135,18 +143,19 @@ class _Signals:
               help="Directory of hint files (<frame>.json, <frame>.png).")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Output video; default <stem>_color<suffix>. Extension picks the container.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+@click.option("--device", type=click.Choice(_DEVICES), default=_D.model.device,
               show_default=True)
-@click.option("--batch-size", type=click.IntRange(1, 4096), default=4, show_default=True)
-@click.option("--weights", default="default", show_default=True,
+@click.option("--batch-size", type=int, default=_D.model.batch_size, show_default=True)
+@click.option("--weights", default=_D.model.weights, show_default=True,
               help="Registry name or .safetensors path.")
-@click.option("--working-size", type=click.IntRange(64, 1024), default=256, show_default=True,
+@click.option("--working-size", type=int, default=_D.model.working_size, show_default=True,
               help="Shorter side, in pixels, at which the network sees frames (multiple of 8).")
-@click.option("--codec", default=None, help="Video codec (PyAV name); default per container.")
-@click.option("--crf", type=click.IntRange(0, 63), default=16, show_default=True)
-@click.option("--temporal/--no-temporal", default=True, show_default=True,
+@click.option("--codec", default=_D.encode.codec,
+              help="Video codec (PyAV name); default per container.")
+@click.option("--crf", type=int, default=_D.encode.crf, show_default=True)
+@click.option("--temporal/--no-temporal", default=_D.temporal.enabled, show_default=True,
               help="Flow-guided flicker removal.")
-@click.option("--temporal-strength", type=click.FloatRange(0.0, 1.0), default=0.8,
+@click.option("--temporal-strength", type=float, default=_D.temporal.strength,
               show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its last shot.")
@@ -160,30 +169,23 @@ def colorize_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, 
                  temporal: bool, temporal_strength: float, overwrite: bool, resume: bool,
                  strict: bool, progress_kind: str | None, report_path: Path | None) -> None:
     """Colorize the video INPUT."""
-    from vidcolor.progress import make_progress
-
     if progress_kind is None:
         progress_kind = "bar" if sys.stderr.isatty() else "none"
-    progress = make_progress(progress_kind)
-    from vidcolor.pipeline import CancelToken, run_video
-
-    token = CancelToken()
+    progress = api.make_progress(progress_kind)
+    token = api.CancelToken()
     try:
-        from vidcolor import api
-
         options = api.build_options(
             weights=weights, device=device, batch_size=batch_size, working_size=working_size,
             codec=codec, crf=crf, temporal=temporal, temporal_strength=temporal_strength,
             overwrite=overwrite, strict=strict, resume=resume)
-        dst = output if output is not None else api.default_output(input_path)
         if report_path is not None and not report_path.parent.is_dir():
             raise InputError(f"folder {report_path.parent} does not exist; expected the "
                              "report's folder to exist", path=report_path, field="--report")
         hints = api.load_video_hints(hints_dir) if hints_dir is not None else None
         with _Signals(token):
             try:
-                report = run_video(input_path, dst, hints, options, progress=progress,
-                                   cancel=token)
+                report = api.run_video(input_path, output, hints, options,
+                                       progress=progress, cancel=token)
             except KeyboardInterrupt:
                 token.cancel("interrupted", token.signum or signal.SIGINT)
                 raise Cancelled("interrupted") from None
@@ -220,30 +222,17 @@ def colorize_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, 
               help="Output image (PNG, JPEG ...).")
 @click.option("--hints", "hints_file", type=click.Path(path_type=Path),
               help="A hint JSON file, or an RGBA PNG scribble layer.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
-@click.option("--weights", default="default", help="Registry name or .safetensors path.")
+@click.option("--device", type=click.Choice(_DEVICES), default=_D.model.device)
+@click.option("--weights", default=_D.model.weights, help="Registry name or .safetensors path.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 def image_cmd(input_path: Path, output: Path, hints_file: Path | None, device: str,
               weights: str, overwrite: bool) -> None:
     """Colorize one image IN into OUT."""
 
     def run() -> None:
-        from vidcolor import api
-        from vidcolor.io.atomic import same_file
-        from vidcolor.io.images import IMAGE_FORMATS, write_image
-
-        if same_file(input_path, output):
-            raise InputError("the output is the input; expected a different path", path=output)
-        if output.exists() and not overwrite:
-            raise InputError("the output file exists; expected a new path, or --overwrite",
-                             path=output)
-        if output.suffix.lower() not in IMAGE_FORMATS:
-            raise InputError(f"found {output.suffix or 'no extension'!r}; expected one of "
-                             f"{', '.join(IMAGE_FORMATS)}", path=output, field="output")
-        hints = api.load_image_hints(hints_file)
-        rgb = api.Colorizer(weights, device).colorize_image(input_path, hints)
-        write_image(output, rgb, overwrite=overwrite, inputs=(input_path,))
-        click.echo(str(output))
+        written = api.colorize_image_file(input_path, output, hints_file, weights=weights,
+                                          device=device, overwrite=overwrite)
+        click.echo(str(written))
 
     _guard(run)
 
@@ -258,9 +247,7 @@ def probe_cmd(input_path: Path, as_json: bool) -> None:
     """Show what a video file holds."""
 
     def run() -> None:
-        from vidcolor.io.probe import probe
-
-        info = probe(input_path)
+        info = api.probe_video(input_path)
         data = {
             "path": str(info.path), "container": info.container, "codec": info.codec,
             "width": info.width, "height": info.height, "frames": info.frame_count,
@@ -296,9 +283,7 @@ def shots_cmd(input_path: Path, as_json: bool) -> None:
     """List the shots (hard cuts) of a video: first frame and timecode of each."""
 
     def run() -> None:
-        from vidcolor.pipeline import find_shots
-
-        found = find_shots(input_path)
+        found = api.find_shots(input_path)
         if as_json:
             click.echo(json.dumps(found, indent=1))
             return
@@ -333,8 +318,6 @@ def hints_template_cmd(input_path: Path, output: Path, every_shot: bool,
     """
 
     def run() -> None:
-        from vidcolor.pipeline import export_hint_templates
-
         if every_shot and frame_list:
             raise InputError("give --every-shot or --frames, not both", field="--frames")
         frames = None
@@ -347,7 +330,7 @@ def hints_template_cmd(input_path: Path, output: Path, every_shot: bool,
             if any(f < 0 for f in frames):
                 raise InputError(f"found {frame_list!r}; expected indices >= 0",
                                  field="--frames")
-        written = export_hint_templates(input_path, output, frames=frames)
+        written = api.export_hint_templates(input_path, output, frames=frames)
         for path in written:
             click.echo(str(path))
 
@@ -367,15 +350,8 @@ def weights_list_cmd() -> None:
     """List the known weights and whether their file is present."""
 
     def run() -> None:
-        from vidcolor.models import registry
-
-        for entry in registry.list_weights():
-            try:
-                path = registry.resolve_path(entry)
-                where = str(path) if path.exists() else "missing"
-            except VidcolorError:
-                where = "missing"
-            click.echo(f"{entry.name:<28} {where}")
+        for name, path in api.list_weights():
+            click.echo(f"{name:<28} {path if path is not None else 'missing'}")
 
     _guard(run)
 
@@ -387,13 +363,7 @@ def weights_import_cmd(path: Path, name: str | None) -> None:
     """Import a weights file (.safetensors, or the official siggraph17 .pth) by name."""
 
     def run() -> None:
-        from vidcolor.models import weights
-
-        fn = getattr(weights, "import_weights", None)
-        if fn is None:
-            raise InputError("weights import is not available in this build", field="weights")
-        entry = fn(path, name=name) if name else fn(path)
-        click.echo(getattr(entry, "name", str(entry)))
+        click.echo(api.import_weights(path, name))
 
     _guard(run)
 
@@ -410,10 +380,8 @@ def weights_download_cmd(url: str, sha256: str, name: str) -> None:
     """
 
     def run() -> None:
-        from vidcolor.models.weights import download_weights
-
-        entry = download_weights(url, sha256, name)
-        click.echo(f"{entry.name}  {entry.sha256}")
+        found_name, digest = api.download_weights(url, sha256, name)
+        click.echo(f"{found_name}  {digest}")
 
     _guard(run)
 
@@ -438,16 +406,14 @@ def _fractions(text: str) -> tuple[float, float]:
               help="The current hints: a hint JSON file or an RGBA PNG scribble layer.")
 @click.option("-k", "k", type=click.IntRange(1, 529), default=5, show_default=True,
               help="How many colors.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
-@click.option("--weights", default="default", help="Registry name or .safetensors path.")
+@click.option("--device", type=click.Choice(_DEVICES), default=_D.model.device)
+@click.option("--weights", default=_D.model.weights, help="Registry name or .safetensors path.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def suggest_cmd(image_path: Path, at: str, hints_file: Path | None, k: int, device: str,
                 weights: str, as_json: bool) -> None:
     """Print the k most likely colors at a point of IMAGE, given the current hints."""
 
     def run() -> None:
-        from vidcolor import api
-
         x, y = _fractions(at)
         colors = api.Colorizer(weights, device).suggest_colors(image_path, x, y, hints_file, k)
         if as_json:

@@ -19,6 +19,32 @@ def quarter_turns(rotation: float) -> int:
     return int(round(rotation / 90.0)) % 4
 
 
+def working_shape(height: int, width: int, size: int, multiple: int = 8) -> tuple[int, int]:
+    """The working resolution of a picture: the one sizing rule of video, images and palette.
+
+    The shorter side becomes ``size`` and both sides are rounded to multiples of
+    ``multiple``. A picture smaller than that is not enlarged (its sides are only rounded):
+    upsampling adds no detail for the network, only work.
+
+    Args:
+        height: full-resolution height in pixels (>= 1).
+        width: full-resolution width in pixels (>= 1).
+        size: the target shorter side (``ModelOptions.working_size``).
+        multiple: both sides are multiples of this (the network's three 2x downsamplings).
+
+    Returns:
+        ``(h, w)``, each a positive multiple of ``multiple``.
+
+    Example:
+        >>> working_shape(1080, 1920, 256)
+        (256, 456)
+    """
+    scale = min(1.0, size / min(height, width))
+    h = max(multiple, int(round(height * scale / multiple)) * multiple)
+    w = max(multiple, int(round(width * scale / multiple)) * multiple)
+    return h, w
+
+
 def displayed_image(stored: np.ndarray, turns: int) -> np.ndarray:
     """A stored ``(H, W, ...)`` picture as players show it (a view, no copy)."""
     return np.rot90(stored, turns % 4)

@@ -1,8 +1,24 @@
-"""Frozen option objects, built once at the edge (CLI, API, add-on) and passed down."""
+"""Frozen option objects, their defaults and their validation: the one place for all three.
+
+Options are built once at the edge (CLI, API, add-on) with :func:`build_options`, which
+checks every value, and passed down frozen. The CLI's defaults are read from these
+classes, never restated.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from vidcolor.errors import InputError
+
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: Allowed ranges of the integer options, ``name: (low, high)`` inclusive.
+INT_RANGES = {"batch_size": (1, 4096), "working_size": (64, 1024), "temporal_window": (0, 32),
+              "crf": (0, 63)}
 
 
 @dataclass(frozen=True)
@@ -63,3 +79,113 @@ class RunOptions:
     encode: EncodeOptions = EncodeOptions()
     strict: bool = False
     resume: bool = False
+
+
+#: The defaults of every option, for doors that show them (the CLI's ``--help``).
+DEFAULTS = RunOptions()
+
+#: Every option a video run takes by keyword (:func:`build_options`).
+RUN_OPTION_NAMES = frozenset({
+    "weights", "device", "batch_size", "working_size", "precision", "temporal",
+    "temporal_strength", "temporal_window", "codec", "crf", "overwrite", "strict", "resume",
+})
+
+_M, _T, _E = ModelOptions(), TemporalOptions(), EncodeOptions()
+
+
+def build_options(
+    *,
+    weights: str = _M.weights,
+    device: str = _M.device,
+    batch_size: int = _M.batch_size,
+    working_size: int = _M.working_size,
+    precision: str = _M.precision,
+    temporal: bool = _T.enabled,
+    temporal_strength: float = _T.strength,
+    temporal_window: int = _T.window,
+    codec: str | None = _E.codec,
+    crf: int = _E.crf,
+    overwrite: bool = _E.overwrite,
+    strict: bool = False,
+    resume: bool = False,
+) -> RunOptions:
+    """Check run options and freeze them into a :class:`RunOptions`.
+
+    Args:
+        weights: registry name or ``.safetensors`` path.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        batch_size: frames per inference batch (>= 1); results do not depend on it.
+        working_size: shorter side the network sees, a multiple of 8 from 64 to 1024.
+        precision: ``auto`` (autocast on CUDA), ``fp32``, ``bf16`` or ``fp16`` (CUDA).
+        temporal: run temporal smoothing.
+        temporal_strength: 0..1.
+        temporal_window: frames of look-ahead of the backward pass (0..32).
+        codec: output video codec (PyAV name) or None for the container's default.
+        crf: constant rate factor, 0..63.
+        overwrite: replace an existing output.
+        strict: a decode error is an error instead of a filled frame.
+        resume: continue an interrupted run from its last finished shot.
+
+    Returns:
+        The frozen options.
+
+    Raises:
+        InputError: naming the option, the value found and the values expected.
+    """
+    check_choice("device", device, DEVICES)
+    check_choice("precision", precision, PRECISIONS)
+    check_int("batch_size", batch_size)
+    check_int("working_size", working_size)
+    if working_size % 8:
+        raise InputError(f"found {working_size}; expected a multiple of 8", field="working_size")
+    check_int("crf", crf)
+    check_temporal(temporal_strength, temporal_window)
+    return RunOptions(
+        model=ModelOptions(weights=str(weights), device=device, batch_size=batch_size,
+                           working_size=working_size, precision=precision),
+        temporal=TemporalOptions(enabled=bool(temporal), strength=float(temporal_strength),
+                                 window=temporal_window),
+        encode=EncodeOptions(codec=codec, crf=crf, overwrite=bool(overwrite)),
+        strict=bool(strict),
+        resume=bool(resume),
+    )
+
+
+def options_from(kwargs: dict[str, Any]) -> RunOptions:
+    """:func:`build_options` from a keyword dict, refusing unknown names."""
+    unknown = sorted(set(kwargs) - RUN_OPTION_NAMES)
+    if unknown:
+        raise InputError(f"unknown option(s) {', '.join(unknown)}; expected some of "
+                         f"{', '.join(sorted(RUN_OPTION_NAMES))}", field="options")
+    return build_options(**kwargs)
+
+
+def check_temporal(strength: Any, window: Any) -> None:
+    """Raise :class:`InputError` unless ``strength`` is in [0, 1] and ``window`` in range.
+
+    The one check of :class:`TemporalOptions`, for :func:`build_options` and for
+    ``temporal.smooth``, which may be given options built by hand.
+    """
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)) \
+            or not 0.0 <= float(strength) <= 1.0:
+        raise InputError(f"found {strength!r}; expected a number in [0, 1]",
+                         field="temporal_strength")
+    check_int("temporal_window", window)
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    """Raise :class:`InputError` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise InputError(f"found {value!r}; expected one of {', '.join(choices)}", field=name)
+
+
+def check_int(name: str, value: Any, lo: int | None = None, hi: int | None = None) -> None:
+    """Raise :class:`InputError` unless ``value`` is an int in ``[lo, hi]``.
+
+    The range defaults to ``INT_RANGES[name]``.
+    """
+    if lo is None or hi is None:
+        lo, hi = INT_RANGES[name]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+            or not lo <= int(value) <= hi:
+        raise InputError(f"found {value!r}; expected an integer in [{lo}, {hi}]", field=name)

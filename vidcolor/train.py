@@ -35,6 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vidcolor.atomic import atomic_output
 from vidcolor.color import lab_to_rgb, rgb_to_lab
 from vidcolor.errors import InputError
 from vidcolor.models.propagate import CHANNELS, DEFAULT_PARAMS, propagate_batch
@@ -315,9 +316,8 @@ def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 
 def save_checkpoint(run_dir: Path, state: dict) -> None:
     """Write the checkpoint atomically (temp file, then rename)."""
-    tmp = run_dir / (CHECKPOINT + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, run_dir / CHECKPOINT)
+    with atomic_output(run_dir / CHECKPOINT, overwrite=True) as tmp:
+        torch.save(state, tmp)
 
 
 def log_line(run_dir: Path, record: dict) -> None:

@@ -1,7 +1,7 @@
 """Hints: reading hint files, rasterizing them, carrying them through and across shots.
 
 This stage never imports ``vidcolor.io``, ``vidcolor.models`` or ``vidcolor.temporal``:
-frames, flows and images arrive as arrays from ``vidcolor.pipeline``.
+frames, flows and images arrive as arrays from ``vidcolor.run``.
 """
 
 from vidcolor.hints.format import (

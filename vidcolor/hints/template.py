@@ -18,33 +18,15 @@ interruption never leaves a half-written file. Existing files are not replaced u
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from vidcolor.atomic import write_bytes
 from vidcolor.errors import HintError, OutputError
 from vidcolor.hints.format import FORMAT_VERSION
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates 0600; a template is a normal file the user paints on.
-        mask = os.umask(0o022)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def template_json(frame: int) -> str:
@@ -93,9 +75,9 @@ def write_template(directory: str | Path, frames: Iterable[tuple[int, np.ndarray
         if not ok:
             raise HintError(f"frame {index} cannot be encoded as PNG", field="frame")
         try:
-            _atomic_write(png, encoded.tobytes())
+            write_bytes(png, encoded.tobytes())
             written.append(png)
-            _atomic_write(js, template_json(index).encode())
+            write_bytes(js, template_json(index).encode())
             written.append(js)
         except OSError as exc:
             raise OutputError(f"cannot write: {exc.strerror or exc}", path=png) from None

@@ -9,7 +9,7 @@ Two iterators over the first video stream of a file:
   full range, 8 bits) for the encoder, which writes it back untouched.
 
 Both close their container in ``finally`` and can run in a worker thread with a bounded
-queue (``prefetch=N``, or wrap them in :class:`vidcolor.io.threads.BoundedPrefetch`).
+queue (``prefetch=N``, or wrap them in :class:`vidcolor.workers.BoundedPrefetch`).
 
 A packet that fails to decode in the middle of a file does not abort the run: the frame
 is filled with its nearest decoded neighbour (same timestamp slot, previous picture, or
@@ -34,7 +34,7 @@ import numpy as np
 from vidcolor.errors import DecodeError
 from vidcolor.frames import FrameTime
 from vidcolor.io.probe import is_full_range, open_input, select_video_stream
-from vidcolor.io.threads import BoundedPrefetch
+from vidcolor.workers import BoundedPrefetch
 
 # Pixel formats whose luma sits in the high bits of 16-bit words (P010, P016, P210 ...).
 _MSB_PACKED = re.compile(r"^p[0-9]{3}(le|be)?$")

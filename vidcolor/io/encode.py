@@ -12,7 +12,7 @@ copied packet for packet when the container takes their format, and left out wit
 warning when it does not (text subtitle formats do not convert losslessly).
 
 The file is written to a temp file beside the destination and renamed when the writer
-closes without error (see :mod:`vidcolor.io.atomic`).
+closes without error (see :mod:`vidcolor.atomic`).
 
 Example:
     >>> info = probe("in.mp4")                                      # doctest: +SKIP
@@ -33,9 +33,9 @@ import av
 import cv2
 import numpy as np
 
+from vidcolor.atomic import check_output_path, commit_temp, no_space_error, temp_path_for
 from vidcolor.errors import InputError, OutputError
 from vidcolor.frames import FrameTime
-from vidcolor.io.atomic import check_output_path, commit_temp, no_space_error, temp_path_for
 from vidcolor.io.probe import RANGE_FULL, RANGE_LIMITED, VideoInfo, open_input
 from vidcolor.options import EncodeOptions
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from vidcolor.atomic import atomic_output
 from vidcolor.errors import InputError
 from vidcolor.imagefile import MAX_PIXELS as DEFAULT_MAX_PIXELS
 from vidcolor.imagefile import image_size, read_image
-from vidcolor.io.atomic import atomic_output
 
 __all__ = ["DEFAULT_MAX_PIXELS", "IMAGE_FORMATS", "image_size", "read_image", "write_image"]
 

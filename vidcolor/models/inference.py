@@ -33,10 +33,8 @@ import torch.nn.functional as F
 from vidcolor.errors import InputError, WeightsError
 from vidcolor.models.propagate import PropagationParams, propagate_batch
 from vidcolor.models.registry import WeightsEntry
-from vidcolor.options import ModelOptions
+from vidcolor.options import DEVICES, PRECISIONS, ModelOptions, check_choice, check_int
 
-DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _OOM_TYPES: tuple[type[BaseException], ...] = tuple(
     {getattr(torch, "OutOfMemoryError", None), getattr(torch.cuda, "OutOfMemoryError", None)}
     - {None}
@@ -89,8 +87,7 @@ def select_dtype(
     Raises:
         InputError: an unknown precision, or fp16 on the CPU (no fast CPU fp16 kernels).
     """
-    if precision not in PRECISIONS:
-        raise InputError(f"found {precision!r}, expected one of {PRECISIONS}", field="precision")
+    check_choice("precision", precision, PRECISIONS)
     if precision == "fp32":
         return torch.float32
     if device.type != "cuda":
@@ -116,26 +113,6 @@ def is_out_of_memory(exc: BaseException) -> bool:
     """Whether an exception is a device out-of-memory error."""
     return isinstance(exc, _OOM_TYPES) or (
         isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
-    )
-
-
-def working_shape(height: int, width: int, working_size: int = 256, multiple: int = 8
-                  ) -> tuple[int, int]:
-    """The network's frame size for a frame: shorter side ``working_size``, multiples of 8.
-
-    Args:
-        height: frame height in pixels.
-        width: frame width in pixels.
-        working_size: target shorter side.
-        multiple: both sides are rounded to a multiple of this (at least one multiple).
-
-    Returns:
-        ``(height, width)`` at working resolution.
-    """
-    scale = working_size / min(height, width)
-    return (
-        max(multiple, int(round(height * scale / multiple)) * multiple),
-        max(multiple, int(round(width * scale / multiple)) * multiple),
     )
 
 
@@ -236,9 +213,7 @@ class HintColorizer:
         return cls(options.weights, options.device, options.precision, options.batch_size)
 
     def _setup(self, model, entry, device, precision, batch_size, threads) -> None:
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise InputError(f"found {batch_size!r}, expected an integer >= 1",
-                             field="batch_size")
+        check_int("batch_size", batch_size)
         self.entry = entry
         self.device = select_device(device)
         self.dtype = select_dtype(precision, self.device)

@@ -19,7 +19,8 @@ import torch
 
 from vidcolor.color import gray_to_lightness, lab_to_rgb, rgb_to_lab
 from vidcolor.errors import InputError, WeightsError
-from vidcolor.models.inference import HintColorizer, resize_hints, working_shape
+from vidcolor.frames import working_shape
+from vidcolor.models.inference import HintColorizer, resize_hints
 from vidcolor.models.siggraph17 import NUM_CLASSES as NUM_BINS
 from vidcolor.models.siggraph17 import ab_to_bin, bin_to_ab
 
@@ -109,13 +110,15 @@ def suggest_colors(
     hints: tuple[np.ndarray, np.ndarray] | None = None,
     k: int = 5,
     *,
+    working_size: int | None = None,
     gamut_only: bool = True,
 ) -> list[PaletteColor]:
     """The k most likely colors at a point, given the current hints.
 
-    The image and hints are brought to the network's working size (shorter side
-    ``working_size``), the class head is evaluated, and the bins with the highest
-    probability at the point are returned, most likely first.
+    The image and hints are brought to the working resolution
+    (:func:`vidcolor.frames.working_shape`, the rule a video run and ``colorize_image`` use), the
+    class head is evaluated, and the bins with the highest probability at the point are returned,
+    most likely first.
 
     Args:
         colorizer: a loaded model whose weights have a trained class head.
@@ -126,6 +129,7 @@ def suggest_colors(
         hints: ``(hint_ab (H, W, 2) float32, hint_mask (H, W) float32)`` at the image's
             size (from ``hints.rasterize.rasterize_hints``), or None for no hints.
         k: how many colors, >= 1.
+        working_size: the shorter side the network sees; default the weights' own.
         gamut_only: skip bins that are not sRGB colors at the point's lightness.
 
     Returns:
@@ -159,7 +163,8 @@ def suggest_colors(
                 f"hints have shapes {hint_ab.shape} and {hint_mask.shape}, expected "
                 f"{(h, w, 2)} and {(h, w)}", field="hints",
             )
-    wh, ww = working_shape(h, w, colorizer.entry.working_size, colorizer.entry.size_multiple)
+    size = colorizer.entry.working_size if working_size is None else working_size
+    wh, ww = working_shape(h, w, size, colorizer.entry.size_multiple)
     small_l = cv2.resize(lightness, (ww, wh), interpolation=cv2.INTER_AREA
                          if wh <= h else cv2.INTER_LINEAR)
     small_ab, small_mask = resize_hints(hint_ab, hint_mask, wh, ww)

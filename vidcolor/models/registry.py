@@ -24,11 +24,11 @@ import json
 import os
 import re
 import sys
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from vidcolor.atomic import write_bytes
 from vidcolor.errors import WeightsError
 from vidcolor.models.propagate import CHANNELS as PROPAGATION_CHANNELS
 
@@ -318,14 +318,7 @@ def _write_index(entries: dict[str, WeightsEntry]) -> None:
     path = index_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"version": INDEX_VERSION, "entries": [e.to_json() for e in entries.values()]}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes(path, json.dumps(data, indent=1).encode())
 
 
 def user_entries() -> dict[str, WeightsEntry]:

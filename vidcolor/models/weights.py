@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,6 +27,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from vidcolor.atomic import atomic_output
 from vidcolor.errors import WeightsError
 from vidcolor.models import siggraph17
 from vidcolor.models.registry import (
@@ -288,15 +288,9 @@ def load_weights(
 
 def _atomic_save(state: dict[str, torch.Tensor], dest: Path, metadata: dict[str, str]) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}-", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_output(dest, overwrite=True) as tmp:
         save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, tmp,
                   metadata=metadata)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_weights(model: torch.nn.Module, entry: WeightsEntry, dest: str | Path) -> str:
@@ -405,27 +399,23 @@ def download(url: str, sha256: str, name: str, *, timeout: float = 60.0) -> Path
         raise WeightsError(f"found scheme {scheme!r}, expected http, https or file", field="url")
     dest = user_weights_dir() / name
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{name}-", suffix=".part")
     digest = hashlib.sha256()
     try:
         # The scheme was checked above: http, https or file only.
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+        with atomic_output(dest, overwrite=True) as tmp, open(tmp, "wb") as out, \
+                urllib.request.urlopen(url, timeout=timeout) as resp:
             for chunk in iter(lambda: resp.read(_CHUNK), b""):
                 digest.update(chunk)
                 out.write(chunk)
-        found = digest.hexdigest()
-        if found != expected:
-            raise WeightsError(
-                f"checksum mismatch: found sha256 {found}, expected {expected}; nothing kept",
-                path=url, field="sha256",
-            )
-        os.replace(tmp, dest)
+            out.flush()
+            found = digest.hexdigest()
+            if found != expected:
+                raise WeightsError(
+                    f"checksum mismatch: found sha256 {found}, expected {expected}; nothing "
+                    "kept", path=url, field="sha256",
+                )
     except (urllib.error.URLError, OSError) as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise WeightsError(f"download failed: {exc}", path=url) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return dest
 
 

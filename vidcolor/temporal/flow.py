@@ -1,8 +1,9 @@
 """Optical flow on luma (OpenCV DIS) and the masks that say where it can be trusted.
 
 Pure NumPy/OpenCV functions, no I/O. The pipeline computes the flow of each consecutive pair
-of frames once, at working resolution, off the inference thread (:func:`iter_flows`), and
-hands the same arrays to hint tracking and to temporal smoothing.
+of frames once, at working resolution, off the inference thread (``vidcolor.run``), and
+hands the same arrays to hint tracking (with the masks of :func:`forward_backward_mask`) and
+to temporal smoothing (which applies :func:`forward_backward_test` to torch tensors).
 
 Flow convention (OpenCV's): ``flow = compute_flow(a, b)`` is a ``(H, W, 2)`` float32 field of
 ``(dx, dy)`` pixel displacements on the grid of ``a`` such that ``a[y, x] ~ b[y + dy, x + dx]``.
@@ -17,10 +18,7 @@ So for a consecutive pair ``(t - 1, t)``:
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -186,9 +184,25 @@ def forward_backward_error(fwd: np.ndarray, bwd: np.ndarray) -> tuple[np.ndarray
         raise InputError(
             f"flows differ in shape: {fwd.shape} and {bwd.shape}; expected equal", field="bwd"
         )
-    back = warp_image(bwd, fwd)
-    err = np.sum((fwd + back) ** 2, axis=2)
-    thr = FB_ALPHA1 * (np.sum(fwd**2, axis=2) + np.sum(back**2, axis=2)) + FB_ALPHA2
+    return forward_backward_test(fwd, warp_image(bwd, fwd), axis=2)
+
+
+def forward_backward_test(flow: Any, back: Any, axis: int) -> tuple[Any, Any]:
+    """The Sundaram et al. (2010) round-trip test: the one copy, for NumPy and torch alike.
+
+    Args:
+        flow: a flow field (NumPy array or torch tensor) with its two components on ``axis``.
+        back: the reverse flow already sampled where ``flow`` lands, same layout.
+        axis: the component axis (2 for ``(H, W, 2)`` arrays, 1 for ``(B, 2, H, W)``
+            tensors).
+
+    Returns:
+        ``(err, thr)`` without the component axis: ``err = |flow + back|^2`` and
+        ``thr = FB_ALPHA1 * (|flow|^2 + |back|^2) + FB_ALPHA2``; consistent where
+        ``err <= thr``.
+    """
+    err = ((flow + back) ** 2).sum(axis)
+    thr = FB_ALPHA1 * ((flow**2).sum(axis) + (back**2).sum(axis)) + FB_ALPHA2
     return err, thr
 
 
@@ -279,83 +293,3 @@ def luma_residual_mask(
         ``(H, W)`` bool.
     """
     return luma_residual(src_gray, dst_gray, flow) <= threshold
-
-
-@dataclass(frozen=True)
-class FlowPair:
-    """The flows between frames ``index - 1`` and ``index``.
-
-    Attributes:
-        index: the later frame of the pair (its index in the sequence given to
-            :func:`iter_flows`, 1-based since frame 0 has no predecessor).
-        fwd: ``(H, W, 2)`` float32, ``compute_flow(gray[index - 1], gray[index])``.
-        bwd: ``(H, W, 2)`` float32, ``compute_flow(gray[index], gray[index - 1])``.
-    """
-
-    index: int
-    fwd: np.ndarray
-    bwd: np.ndarray
-
-
-_DONE = object()
-
-
-def iter_flows(
-    frames: Iterable[np.ndarray], *, preset: str = DEFAULT_PRESET, prefetch: int = 4
-) -> Iterator[FlowPair]:
-    """Flows of every consecutive pair, computed in a worker thread ahead of the consumer.
-
-    OpenCV releases the GIL inside DIS, so the flow runs in parallel with inference. The
-    queue is bounded: the worker blocks when ``prefetch`` results wait unread. An exception
-    in the worker (or in ``frames``) is re-raised here, in the caller's thread. Closing the
-    iterator early (``break``, garbage collection) stops the worker.
-
-    Args:
-        frames: ``(H, W)`` uint8 luma frames of one shot, in order.
-        preset: DIS preset name.
-        prefetch: bound of the result queue (>= 1).
-
-    Yields:
-        :class:`FlowPair` for frames 1..N-1, in order (N-1 pairs for N frames).
-    """
-    if prefetch < 1:
-        raise InputError(f"expected prefetch >= 1, found {prefetch}", field="prefetch")
-    estimator = FlowEstimator(preset)
-    results: queue.Queue = queue.Queue(maxsize=prefetch)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                results.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work() -> None:
-        try:
-            prev = None
-            for index, gray in enumerate(frames):
-                if prev is not None:
-                    fwd, bwd = estimator.pair(prev, gray)
-                    if not put(FlowPair(index, fwd, bwd)):
-                        return
-                prev = gray
-            put(_DONE)
-        except BaseException as exc:  # noqa: BLE001 - travels to the caller's thread
-            put(exc)
-
-    worker = threading.Thread(target=work, name="vidcolor-flow", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = results.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()

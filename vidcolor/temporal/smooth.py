@@ -35,7 +35,6 @@ so feeding a shot in chunks of 1, 3 or all frames gives the same result.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -43,8 +42,8 @@ import numpy as np
 import torch
 
 from vidcolor.errors import InputError
-from vidcolor.options import TemporalOptions
-from vidcolor.temporal.flow import FB_ALPHA1, FB_ALPHA2, FlowPair
+from vidcolor.options import TemporalOptions, check_temporal
+from vidcolor.temporal.flow import forward_backward_test
 from vidcolor.temporal.warp import inside, warp
 
 #: Luma residual (0..255) at which the blend weight has fallen to exp(-1/2) of its maximum.
@@ -89,8 +88,7 @@ class TemporalState:
 
 
 def _consistency(flow: torch.Tensor, flow_back_warped: torch.Tensor) -> torch.Tensor:
-    err = ((flow + flow_back_warped) ** 2).sum(dim=1)
-    thr = FB_ALPHA1 * ((flow**2).sum(dim=1) + (flow_back_warped**2).sum(dim=1)) + FB_ALPHA2
+    err, thr = forward_backward_test(flow, flow_back_warped, axis=1)
     return err <= thr
 
 
@@ -132,12 +130,7 @@ def _as_tensor(x: torch.Tensor | np.ndarray, device: torch.device, name: str) ->
 
 
 def _check_options(options: TemporalOptions) -> None:
-    if not (0.0 <= options.strength <= 1.0) or not math.isfinite(options.strength):
-        raise InputError(
-            f"expected a value in [0, 1], found {options.strength}", field="temporal.strength"
-        )
-    if options.window < 0:
-        raise InputError(f"expected a value >= 0, found {options.window}", field="temporal.window")
+    check_temporal(options.strength, options.window)
 
 
 def _finish(
@@ -188,8 +181,8 @@ def smooth(
         ab: ``(N, 2, H, W)`` float chroma from the model, on the model's device.
         luma: ``(N, H, W)`` gray 0..255 (uint8 or float, tensor or array) of the same frames
             at the same resolution.
-        flows: ``(fwd, bwd)``, each ``(N, 2, H, W)`` float (tensor or array; ``(N, H, W, 2)``
-            arrays as :func:`vidcolor.temporal.flow.compute_flow` returns them are accepted).
+        flows: ``(fwd, bwd)``, each ``(N, 2, H, W)`` float (tensor or array; channels first,
+            as :func:`flows_channels_first` makes from ``compute_flow``'s ``(H, W, 2)``).
             Row ``i`` links frame ``i - 1`` (the last frame of the previous chunk for ``i = 0``)
             to frame ``i``: ``fwd[i] = compute_flow(gray[i-1], gray[i])``,
             ``bwd[i] = compute_flow(gray[i], gray[i-1])``. The row of a frame that starts a
@@ -219,13 +212,6 @@ def smooth(
             f"expected luma of shape {(n, h, w)}, found {tuple(luma_t.shape)}", field="luma"
         )
     fwd, bwd = (_as_tensor(f, device, name) for f, name in zip(flows, ("fwd", "bwd"), strict=True))
-    if (
-        isinstance(flows[0], np.ndarray)
-        and fwd.ndim == 4
-        and fwd.shape[-1] == 2
-        and fwd.shape[1] != 2
-    ):
-        fwd, bwd = fwd.permute(0, 3, 1, 2), bwd.permute(0, 3, 1, 2)
     for f, name in ((fwd, "fwd"), (bwd, "bwd")):
         if tuple(f.shape) != (n, 2, h, w):
             raise InputError(
@@ -324,29 +310,17 @@ def _stack(outs: list[torch.Tensor], like: torch.Tensor) -> torch.Tensor:
     return like.new_zeros((0, *like.shape[1:]), dtype=torch.float32)
 
 
-def stack_flows(
-    pairs: Sequence[FlowPair | None], device: torch.device | str = "cpu"
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Turn per-frame flow pairs (as :func:`vidcolor.temporal.flow.iter_flows` yields) into rows.
+def flows_channels_first(fwd: np.ndarray, bwd: np.ndarray, device: torch.device | str
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(N, H, W, 2)`` flow arrays (as ``compute_flow`` stacks them) as ``(N, 2, H, W)``.
 
     Args:
-        pairs: one entry per frame of a chunk: the :class:`FlowPair` linking it to its
-            predecessor, or None for a frame that starts a shot. At least one must be a pair.
+        fwd: ``(N, H, W, 2)`` float32 forward flows.
+        bwd: ``(N, H, W, 2)`` float32 backward flows.
         device: where the tensors go (the model's device).
 
     Returns:
-        ``(fwd, bwd)``, each ``(N, 2, H, W)`` float32 on ``device``; rows of None entries are zero.
+        ``(fwd, bwd)``, each ``(N, 2, H, W)`` float32 on ``device``.
     """
-    known = [p for p in pairs if p is not None]
-    if not known:
-        raise InputError(
-            "expected at least one flow pair to take the size from, found none", field="pairs"
-        )
-    h, w = known[0].fwd.shape[:2]
-    fwd = np.zeros((len(pairs), 2, h, w), np.float32)
-    bwd = np.zeros_like(fwd)
-    for i, p in enumerate(pairs):
-        if p is not None:
-            fwd[i] = p.fwd.transpose(2, 0, 1)
-            bwd[i] = p.bwd.transpose(2, 0, 1)
-    return torch.from_numpy(fwd).to(device), torch.from_numpy(bwd).to(device)
+    return tuple(torch.from_numpy(np.ascontiguousarray(f)).permute(0, 3, 1, 2).to(device)
+                 for f in (fwd, bwd))  # type: ignore[return-value]

@@ -1,4 +1,4 @@
-"""The video pipeline end to end on tiny generated clips, with small random weights.
+"""The video run (``vidcolor.run``) end to end on tiny generated clips, with small random weights.
 
 Every test asserts an invariant of a run: luma, frame count, timestamps, audio packets,
 rotation and metadata survive; the result does not depend on the batch size; a stopped or
@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,11 +22,18 @@ import numpy as np
 import pytest
 import torch
 
-from vidcolor import pipeline
+from vidcolor import run
 from vidcolor.api import Colorizer
 from vidcolor.errors import Cancelled, DecodeError, OutputError
+from vidcolor.frames import working_shape
 from vidcolor.models import registry, weights
 from vidcolor.models.inference import HintColorizer
+from vidcolor.options import ModelOptions, RunOptions
+from vidcolor.progress import Progress
+from vidcolor.run import compose, stream, workdir
+from vidcolor.run.plan import ShotHints
+from vidcolor.run.shot import track_shot_hints
+from vidcolor.temporal.shots import Shot, shots_from_cuts
 
 REPO = Path(__file__).resolve().parents[1]
 WORKING_SIZE = 64  # small, so that a run of a 64x48 clip takes about a second
@@ -74,11 +82,11 @@ def colorizer() -> Colorizer:
 
 
 def test_working_shape_multiple_of_8_and_short_side():
-    assert pipeline.working_shape(1080, 1920, 256) == (256, 456)
-    assert pipeline.working_shape(720, 1280, 256) == (256, 456)
-    assert pipeline.working_shape(48, 64, 256) == (48, 64)  # never enlarged
-    assert pipeline.working_shape(45, 61, 256) == (48, 64)  # only rounded to multiples of 8
-    h, w = pipeline.working_shape(490, 650, 64)
+    assert working_shape(1080, 1920, 256) == (256, 456)
+    assert working_shape(720, 1280, 256) == (256, 456)
+    assert working_shape(48, 64, 256) == (48, 64)  # never enlarged
+    assert working_shape(45, 61, 256) == (48, 64)  # only rounded to multiples of 8
+    h, w = working_shape(490, 650, 64)
     assert h % 8 == 0 and w % 8 == 0 and min(h, w) == 64
 
 
@@ -88,7 +96,7 @@ def test_upsample_constant_chroma_stays_constant():
     ab = np.empty((8, 16, 2), np.float32)
     ab[..., 0], ab[..., 1] = 20.0, -35.0
     for backend in ("opencv", "kornia"):
-        up = pipeline.upsample_ab(ab, guide, backend=backend)
+        up = compose.upsample_ab(ab, guide, backend=backend)
         assert up.shape == (37, 53, 2)
         np.testing.assert_allclose(up[..., 0], 20.0, atol=1e-3)
         np.testing.assert_allclose(up[..., 1], -35.0, atol=1e-3)
@@ -98,8 +106,8 @@ def test_opencv_and_kornia_guided_upsampling_agree():
     rng = np.random.default_rng(1)
     guide = (np.linspace(0, 255, 80)[None, :] * np.ones((60, 1))).astype(np.uint8)
     ab = rng.normal(0, 20, (16, 24, 2)).astype(np.float32)
-    a = pipeline.upsample_ab(ab, guide, backend="opencv")
-    b = pipeline.upsample_ab(ab, guide, backend="kornia")
+    a = compose.upsample_ab(ab, guide, backend="opencv")
+    b = compose.upsample_ab(ab, guide, backend="kornia")
     inner = (slice(17, -17), slice(17, -17))  # the borders differ: OpenCV and kornia pad
     assert np.abs(a[inner] - b[inner]).max() < 0.01  # their box filters differently
 
@@ -107,7 +115,7 @@ def test_opencv_and_kornia_guided_upsampling_agree():
 def test_zero_chroma_gives_neutral_uv():
     gray = np.random.default_rng(2).integers(0, 256, (10, 14), dtype=np.uint8)
     ab = np.zeros((8, 8, 2), np.float32)
-    u, v = pipeline.compose_chroma(gray, ab, (7, 5), matrix="bt601", full_range=False)
+    u, v = compose.compose_chroma(gray, ab, (7, 5), matrix="bt601", full_range=False)
     assert u.shape == v.shape == (5, 7)
     assert np.abs(u.astype(int) - 128).max() <= 1 and np.abs(v.astype(int) - 128).max() <= 1
 
@@ -117,14 +125,14 @@ def test_chroma_sign_follows_ab():
     ab = np.zeros((4, 4, 2), np.float32)
     ab[..., 1] = 60.0  # +b is yellow: less blue, so U < 128
     ab[..., 0] = 50.0  # +a is red-magenta: V > 128
-    u, v = pipeline.chroma_from_lab(gray, ab, matrix="bt709", full_range=False)
+    u, v = compose.chroma_from_lab(gray, ab, matrix="bt709", full_range=False)
     assert (u < 120).all() and (v > 136).all()
 
 
 def test_record_file_round_trip(tmp_path):
     rng = np.random.default_rng(3)
     data = rng.normal(size=(5, 6, 7, 2)).astype(np.float16)
-    with pipeline.RecordFile(tmp_path / "r.f16", (6, 7, 2), np.float16) as rec:
+    with workdir.RecordFile(tmp_path / "r.f16", (6, 7, 2), np.float16) as rec:
         for i in (4, 0, 2, 1, 3):  # out of order
             rec.write(i, data[i])
         assert len(rec) == 5
@@ -135,14 +143,14 @@ def test_record_file_round_trip(tmp_path):
 def test_stored_chroma_is_within_half_a_unit():
     ab = np.random.default_rng(4).uniform(-110, 110, (9, 11, 2)).astype(np.float32)
     ab[0, 0] = (-140.0, 150.0)  # beyond int8: clipped, never wrapped
-    stored = pipeline.chroma_record(ab)
+    stored = workdir.chroma_record(ab)
     assert stored.dtype == np.int8
     assert np.abs(stored[1:].astype(np.float32) - ab[1:]).max() <= 0.5
     assert tuple(stored[0, 0]) == (-128, 127)
 
 
 def test_shots_from_cuts_cover_every_frame_once():
-    shots = pipeline.shots_from_cuts([12, 5, 12, 0, 40], 30)
+    shots = shots_from_cuts([12, 5, 12, 0, 40], 30)
     assert [(s.start, s.stop) for s in shots] == [(0, 5), (5, 12), (12, 30)]
     assert [s.index for s in shots] == [0, 1, 2]
 
@@ -309,17 +317,17 @@ def test_frames_stream_borrows_from_an_earlier_similar_shot(monkeypatch):
     a, b = _textured_scene(1), _textured_scene(2)
     grays = [a] * 6 + [b] * 6 + [a] * 6  # shots A, B, then A again without hints
     planned = {}
-    real = pipeline.colorize_shot
+    real = stream.colorize_shot
 
     def spy(shot, *args, **kwargs):
         planned[shot.index] = (shot, args[2])
         return real(shot, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "colorize_shot", spy)
+    monkeypatch.setattr(stream, "colorize_shot", spy)
     hint = FrameHints(frame=1, points=(HintPoint(0.3, 0.4, (50.0, 30.0), size=0.05),))
-    options = pipeline.RunOptions(model=pipeline.ModelOptions(working_size=WORKING_SIZE * 2))
-    model = pipeline.ChromaModel(random_hint_colorizer())
-    frames = list(pipeline.colorize_gray_stream(iter(grays), {1: hint}, model,
+    options = RunOptions(model=ModelOptions(working_size=WORKING_SIZE * 2))
+    model = run.ChromaModel(random_hint_colorizer())
+    frames = list(stream.colorize_gray_stream(iter(grays), {1: hint}, model,
                                                 options))
     assert len(frames) == 18
     assert [(s.start, s.stop) for s, _ in planned.values()] == [(0, 6), (6, 12), (12, 18)]
@@ -346,7 +354,7 @@ def test_full_disk_is_a_clear_error_and_cleans_up(make_clip, tmp_path, colorizer
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(fd, data, offset)
 
-    monkeypatch.setattr(pipeline.os, "pwrite", pwrite)
+    monkeypatch.setattr(os, "pwrite", pwrite)  # the OS call, as a full disk would fail it
     with pytest.raises(OutputError, match="No space left"):
         colorizer.colorize_video(src, dst)
     assert not dst.exists()
@@ -357,30 +365,40 @@ def test_too_little_free_space_is_refused_before_any_work(make_clip, tmp_path, c
                                                            monkeypatch):
     src = make_clip("in.mp4", frames=10)
     dst = tmp_path / "out.mp4"
-    info = pipeline_probe(src)
-    shape = pipeline.working_shape(info.height, info.width, WORKING_SIZE)
-    needed = pipeline.work_bytes_estimate(info, shape)
+    info = probe_clip(src)
+    shape = working_shape(info.height, info.width, WORKING_SIZE)
+    needed = workdir.work_bytes_estimate(info, shape)
     h, w = shape
-    assert needed == 10 * h * w * pipeline.WORK_BYTES_PER_PIXEL + src.stat().st_size
-    real = pipeline.shutil.disk_usage
+    assert needed == 10 * h * w * workdir.WORK_BYTES_PER_PIXEL + src.stat().st_size
+    real = shutil.disk_usage
 
     def disk_usage(path):
         return real(path)._replace(free=needed - 1)
 
-    monkeypatch.setattr(pipeline.shutil, "disk_usage", disk_usage)
-    decoded = []
-    monkeypatch.setattr(pipeline._Run, "analyze", lambda *a: decoded.append(a))
+    monkeypatch.setattr(shutil, "disk_usage", disk_usage)  # the OS's answer, as a full disk
+    events = RecordingProgress()
     with pytest.raises(OutputError, match=r"not enough free space.*GB is free"):
-        colorizer.colorize_video(src, dst)
-    assert decoded == [] and leftovers(tmp_path, {"in.mp4"}) == []
-    monkeypatch.setattr(pipeline.shutil, "disk_usage",
+        colorizer.colorize_video(src, dst, progress=events)
+    assert events.stages == [] and leftovers(tmp_path, {"in.mp4"}) == []  # nothing decoded
+    monkeypatch.setattr(shutil, "disk_usage",
                         lambda path: real(path)._replace(free=needed))
-    pipeline.check_free_space(tmp_path, needed)  # exactly enough is enough
+    workdir.check_free_space(tmp_path, needed)  # exactly enough is enough
     monkeypatch.undo()
     assert colorizer.colorize_video(src, dst).frames == 10
 
 
-def pipeline_probe(path):
+class RecordingProgress(Progress):
+    """A progress receiver that remembers which stages reported."""
+
+    def __init__(self):
+        super().__init__(min_interval=0.0)
+        self.stages: list[str] = []
+
+    def on_progress(self, stage, frame, frames, fps, eta):
+        self.stages.append(stage)
+
+
+def probe_clip(path):
     from vidcolor.io.probe import probe
 
     return probe(path)
@@ -391,13 +409,13 @@ def pipeline_probe(path):
 _RUNNER = """
 import sys, time
 sys.path.insert(0, {tests!r})
-import test_pipeline as tp
-from vidcolor import pipeline
-slow = pipeline.colorize_shot
-def colorize_shot(*args, **kwargs):  # slow each shot down so the parent can signal mid-run
+import test_run as tp
+from vidcolor.models.inference import HintColorizer
+slow = HintColorizer.predict_ab
+def predict_ab(*args, **kwargs):  # slow each batch down so the parent can signal mid-run
     time.sleep(float(sys.argv[3]))
     return slow(*args, **kwargs)
-pipeline.colorize_shot = colorize_shot
+HintColorizer.predict_ab = predict_ab
 from vidcolor import cli
 """
 
@@ -484,11 +502,11 @@ def test_reference_points_at_a_hint_frame_join_its_own_points():
 
     own = FrameHints(frame=0, points=(HintPoint(0.25, 0.25, (40.0, 20.0)),))
     from_reference = FrameHints(frame=0, points=(HintPoint(0.75, 0.75, (-30.0, 10.0)),))
-    shot = pipeline.Shot(index=0, start=0, stop=3)
-    hints = pipeline.ShotHints(frames={0: own}, borrowed={0: from_reference})
+    shot = Shot(index=0, start=0, stop=3)
+    hints = ShotHints(frames={0: own}, borrowed={0: from_reference})
     zero = np.zeros((16, 16, 2), np.float32)
 
-    tracked = pipeline.track_shot_hints(shot, lambda k: (zero, zero), hints, (16, 16))
+    tracked = track_shot_hints(shot, lambda k: (zero, zero), hints, (16, 16))
 
     for index in range(3):
         abs_ = sorted(p.ab for p in tracked[index].points)

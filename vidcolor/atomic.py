@@ -1,10 +1,12 @@
-"""Write-then-rename output files: a destination is either complete or untouched.
+"""Write-then-rename files: a destination is either complete or untouched.
 
-Every vidcolor output (video, image) is written to a hidden temp file in the
-destination's own directory (same filesystem, so the final rename is atomic), flushed to
-disk, and renamed over the destination only when it is complete. Any exception,
-cancellation or Ctrl-C removes the temp file. A SIGKILL can leave a temp file behind; its
-name (``.<name>.vidcolor-tmp-<random><suffix>``) lets :func:`stale_temp_files` find it.
+The one atomic writer of vidcolor (shared core). Every file vidcolor writes (video, image,
+hint template, work-folder state, weights, registry index, training checkpoint) is written
+to a hidden temp file in the destination's own directory (same filesystem, so the final
+rename is atomic), flushed to disk, and renamed over the destination only when it is
+complete. Any exception, cancellation or Ctrl-C removes the temp file. A SIGKILL can leave a temp
+file behind; its name (``.<name>.vidcolor-tmp-<random><suffix>``) lets :func:`stale_temp_files` find
+it.
 
 The input is protected: a destination that is (or links to) one of the inputs is
 refused, and an existing destination is refused unless ``overwrite`` is set.
@@ -13,6 +15,7 @@ refused, and an existing destination is refused unless ``overwrite`` is set.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -54,9 +57,9 @@ def check_output_path(
         ``dst`` as an absolute Path.
 
     Raises:
-        InputError: ``dst`` is one of the inputs (even with ``overwrite``).
-        OutputError: ``dst`` exists and ``overwrite`` is False; ``dst`` is a directory;
-            its directory does not exist or is not writable.
+        InputError: ``dst`` is one of the inputs (even with ``overwrite``), exists and
+            ``overwrite`` is False, is a directory, or its folder is missing (exit code 2).
+        OutputError: its folder is not writable (exit code 1).
     """
     dst = Path(dst).absolute()
     for src in inputs:
@@ -68,15 +71,15 @@ def check_output_path(
                 field="output",
             )
     if dst.is_dir():
-        raise OutputError("is a directory (expected an output file path)", path=dst)
+        raise InputError("the output is a directory; expected a file path", path=dst)
     if dst.exists() and not overwrite:
-        raise OutputError(
-            "exists (expected a new file; pass --overwrite / overwrite=True to replace it)",
-            path=dst,
-        )
+        # A usage error like any other bad argument (exit code 2), for every kind of output.
+        raise InputError("the output file exists; expected a new path, or --overwrite",
+                         path=dst)
     parent = dst.parent
     if not parent.is_dir():
-        raise OutputError(f"directory {parent} does not exist", path=dst)
+        raise InputError(f"directory {parent} does not exist; expected an existing folder",
+                         path=dst)
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"directory {parent} is not writable", path=dst)
     return dst
@@ -198,3 +201,26 @@ def atomic_output(
     except BaseException:
         _remove(tmp)
         raise
+
+
+def write_bytes(dst: str | Path, data: bytes, *, overwrite: bool = True) -> Path:
+    """Write ``data`` to ``dst`` atomically (temp file, fsync, rename), with normal permissions.
+
+    Args:
+        dst: the final file; its folder must exist.
+        data: the whole content.
+        overwrite: replace an existing ``dst`` (the default for state files); when False an
+            existing ``dst`` is an :class:`~vidcolor.errors.OutputError`.
+
+    Returns:
+        ``dst`` as an absolute Path.
+    """
+    with atomic_output(dst, overwrite=overwrite) as tmp:
+        tmp.write_bytes(data)
+    return Path(dst).absolute()
+
+
+def write_json(dst: str | Path, data: object, *, overwrite: bool = True) -> Path:
+    """Write ``data`` as indented JSON (sorted keys) with :func:`write_bytes`."""
+    return write_bytes(dst, json.dumps(data, indent=1, sort_keys=True).encode(),
+                       overwrite=overwrite)
