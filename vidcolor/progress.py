@@ -1,6 +1,6 @@
 """Progress reporting for long runs: a terminal bar, JSON lines, or nothing.
 
-The pipeline calls a :class:`Progress` object; it never prints by itself. The JSON-lines
+The run calls a :class:`Progress` object; it never prints by itself. The JSON-lines
 protocol is the one in ``docs/ARCHITECTURE.md`` (read by the Blender add-on)::
 
     {"event": "start", "input": str, "output": str, "frames": int|null, "shots": int|null}
@@ -24,10 +24,10 @@ _MIN_RATE_SECONDS = 0.2
 
 
 class Progress:
-    """Receives the pipeline's progress events. This base class ignores them all.
+    """Receives the run's progress events. This base class ignores them all.
 
     Subclasses override the ``on_*`` methods. ``update`` rate-limits and computes fps and
-    ETA per stage, so the pipeline can call it once per frame.
+    ETA per stage, so the run can call it once per frame.
 
     Args:
         min_interval: the least number of seconds between two reported updates of a stage.

@@ -1,6 +1,6 @@
 """Across shots: a shot with no hint frame borrows from the most similar hinted shot. Pure.
 
-The pipeline describes one frame of every shot during its analysis pass
+The run (``vidcolor.run.plan``) describes one frame of every shot during its analysis pass
 (:func:`describe_frame`, on the working-resolution luma) and then, for each shot without a
 hint frame, calls :func:`borrow_hints`:
 
@@ -10,10 +10,10 @@ hint frame, calls :func:`borrow_hints`:
    frame's point hints (and scribble, sampled as points) are moved through it; a moved
    point is kept only when it lands inside the frame on similar-looking content (local
    luma difference after warping). The result is a :class:`FrameHints` for the described
-   frame, which the pipeline then tracks through the shot like a hint frame.
+   frame, which the run then tracks through the shot like a hint frame.
 2. **Palette.** Otherwise, when a hinted shot (or reference) looks similar as a whole
    (thumbnail correlation and luma histogram), its global colors are borrowed: a
-   :class:`Palette` of per-lightness-band ab statistics, which the pipeline applies to the
+   :class:`Palette` of per-lightness-band ab statistics, which the run applies to the
    network's prediction with :func:`apply_palette`.
 3. **Nothing.** A shot that matches nothing is colorized automatically.
 

@@ -1,4 +1,4 @@
-"""Hints are written on the picture as it is shown; the pipeline works on it as stored.
+"""Hints are written on the picture as it is shown; the run works on it as stored.
 
 Phone footage is often stored sideways with a display rotation that players apply. A
 person paints hints on the frame they see (an editor, ``ffmpeg`` and OpenCV all show it

@@ -1,7 +1,7 @@
 """Writing a hints template: frame exports to paint on, with empty point-hint files.
 
 ``vidcolor hints template INPUT -o hints/`` decodes the chosen frames (the CLI and the
-pipeline do that) and hands them here. For each frame ``N`` this writes:
+run do that) and hands them here. For each frame ``N`` this writes:
 
 * ``<N>.png``: the frame as an opaque RGB PNG (no alpha channel). :func:`load_hints`
   ignores a PNG without alpha with a warning, so an unpainted export is harmless. To

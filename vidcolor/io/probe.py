@@ -63,7 +63,7 @@ class AudioStreamInfo:
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """The facts about a video file that decode, the pipeline and encode need.
+    """The facts about a video file that decode, the run and encode need.
 
     Attributes:
         path: the probed file.

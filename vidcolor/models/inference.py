@@ -410,7 +410,7 @@ def measure_fps(colorizer: HintColorizer, size: int = 256, frames: int = 32,
                 hints: int = 10, seed: int = 0) -> float:
     """Frames per second of :meth:`HintColorizer.predict_ab` on random frames.
 
-    Includes the propagation and host/device copies, i.e. what the pipeline pays per frame.
+    Includes the propagation and host/device copies, i.e. what a run pays per frame.
     One warm-up batch is run first and not timed.
 
     Args:

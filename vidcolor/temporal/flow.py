@@ -1,6 +1,6 @@
 """Optical flow on luma (OpenCV DIS) and the masks that say where it can be trusted.
 
-Pure NumPy/OpenCV functions, no I/O. The pipeline computes the flow of each consecutive pair
+Pure NumPy/OpenCV functions, no I/O. The run computes the flow of each consecutive pair
 of frames once, at working resolution, off the inference thread (``vidcolor.run``), and
 hands the same arrays to hint tracking (with the masks of :func:`forward_backward_mask`) and
 to temporal smoothing (which applies :func:`forward_backward_test` to torch tensors).

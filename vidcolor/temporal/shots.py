@@ -145,7 +145,7 @@ class CutDetector:
             self._recent.append(score)
         return cut
 
-    # The pipeline calls it ``push``; the two names are the same method.
+    # The run calls it ``push``; the two names are the same method.
     push = update
 
 
