@@ -15,10 +15,11 @@ import numpy as np
 from vidcolor.errors import InputError
 
 DEVICES = ("auto", "cpu", "cuda")
+ENGINES = ("local", "ray")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: Allowed ranges of the integer options, ``name: (low, high)`` inclusive.
 INT_RANGES = {"batch_size": (1, 4096), "working_size": (64, 1024), "temporal_window": (0, 32),
-              "crf": (0, 63)}
+              "crf": (0, 63), "task_retries": (0, 100), "shots_in_flight": (1, 100_000)}
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,32 @@ class EncodeOptions:
 
 
 @dataclass(frozen=True)
+class EngineOptions:
+    """Where the shots of a video run are colorized.
+
+    Attributes:
+        kind: ``"local"`` (this process) or ``"ray"`` (one Ray task per shot).
+        address: the Ray cluster's address (``HOST:PORT``), or None for ``RAY_ADDRESS`` /
+            a cluster started on this machine.
+        task_retries: how many times a shot whose worker died is tried again.
+        shots_in_flight: the most shots submitted and not yet written back, or None for
+            twice the cluster's CPUs; bounds the driver's memory.
+    """
+
+    kind: str = "local"
+    address: str | None = None
+    task_retries: int = 3
+    shots_in_flight: int | None = None
+
+
+@dataclass(frozen=True)
 class RunOptions:
     """Everything a video run needs besides the paths and the hints."""
 
     model: ModelOptions = ModelOptions()
     temporal: TemporalOptions = TemporalOptions()
     encode: EncodeOptions = EncodeOptions()
+    engine: EngineOptions = EngineOptions()
     strict: bool = False
     resume: bool = False
 
@@ -88,9 +109,10 @@ DEFAULTS = RunOptions()
 RUN_OPTION_NAMES = frozenset({
     "weights", "device", "batch_size", "working_size", "precision", "temporal",
     "temporal_strength", "temporal_window", "codec", "crf", "overwrite", "strict", "resume",
+    "engine", "address", "task_retries", "shots_in_flight",
 })
 
-_M, _T, _E = ModelOptions(), TemporalOptions(), EncodeOptions()
+_M, _T, _E, _G = ModelOptions(), TemporalOptions(), EncodeOptions(), EngineOptions()
 
 
 def build_options(
@@ -108,6 +130,10 @@ def build_options(
     overwrite: bool = _E.overwrite,
     strict: bool = False,
     resume: bool = False,
+    engine: str = _G.kind,
+    address: str | None = _G.address,
+    task_retries: int = _G.task_retries,
+    shots_in_flight: int | None = _G.shots_in_flight,
 ) -> RunOptions:
     """Check run options and freeze them into a :class:`RunOptions`.
 
@@ -125,6 +151,10 @@ def build_options(
         overwrite: replace an existing output.
         strict: a decode error is an error instead of a filled frame.
         resume: continue an interrupted run from its last finished shot.
+        engine: ``local`` or ``ray`` (see :class:`EngineOptions`).
+        address: the Ray cluster's address, or None.
+        task_retries: tries again of a shot whose worker died (0..100).
+        shots_in_flight: shots submitted to the cluster at once, or None.
 
     Returns:
         The frozen options.
@@ -140,6 +170,13 @@ def build_options(
         raise InputError(f"found {working_size}; expected a multiple of 8", field="working_size")
     check_int("crf", crf)
     check_temporal(temporal_strength, temporal_window)
+    check_choice("engine", engine, ENGINES)
+    check_int("task_retries", task_retries)
+    if shots_in_flight is not None:
+        check_int("shots_in_flight", shots_in_flight)
+    if address is not None and (not isinstance(address, str) or not address.strip()):
+        raise InputError(f"found {address!r}; expected HOST:PORT of a Ray cluster",
+                         field="address")
     return RunOptions(
         model=ModelOptions(weights=str(weights), device=device, batch_size=batch_size,
                            working_size=working_size, precision=precision),
@@ -148,6 +185,8 @@ def build_options(
         encode=EncodeOptions(codec=codec, crf=crf, overwrite=bool(overwrite)),
         strict=bool(strict),
         resume=bool(resume),
+        engine=EngineOptions(kind=engine, address=address, task_retries=task_retries,
+                             shots_in_flight=shots_in_flight),
     )
 
 
