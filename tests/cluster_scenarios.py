@@ -44,10 +44,16 @@ def ray_bin() -> str:
 
 
 class Cluster:
-    """A head and a worker node started with ``ray start --block``, each in its own session."""
+    """A head node and worker nodes started with ``ray start --block``, each in its session.
 
-    def __init__(self, env: dict[str, str]):
+    Args:
+        env: the environment of every Ray process (token auth, ``RAY_TMPDIR``).
+        workers: worker nodes besides the head; every node offers one CPU.
+    """
+
+    def __init__(self, env: dict[str, str], workers: int = 1):
         self.env = env
+        self.workers = workers
         self.procs: list[subprocess.Popen] = []
 
     def start(self) -> None:
@@ -56,8 +62,9 @@ class Cluster:
         self._spawn([ray_bin(), "start", "--head", f"--port={PORT}",
                      "--include-dashboard=false", *common])
         self._wait_nodes(1)
-        self._spawn([ray_bin(), "start", f"--address=127.0.0.1:{PORT}", *common])
-        self._wait_nodes(2)
+        for n in range(self.workers):
+            self._spawn([ray_bin(), "start", f"--address=127.0.0.1:{PORT}", *common])
+            self._wait_nodes(n + 2)
 
     def _spawn(self, cmd: list[str]) -> None:
         log = open(Path(self.env["RAY_TMPDIR"]) / f"node{len(self.procs)}.log", "w")  # noqa: SIM115
@@ -134,13 +141,18 @@ def compare(a: Path, b: Path) -> dict:
     }
 
 
-def main(folder: Path) -> None:
+def cluster_env() -> dict[str, str]:
+    """Bring up loopback (in a fresh namespace) and make the Ray processes' environment."""
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     short = Path(tempfile.mkdtemp(prefix="vcray", dir="/tmp"))  # unix socket paths are short
-    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32),
-           "RAY_TMPDIR": str(short), "RAY_ADDRESS": f"127.0.0.1:{PORT}",
-           "OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": str(REPO),
-           "RAY_USAGE_STATS_ENABLED": "0"}
+    return {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32),
+            "RAY_TMPDIR": str(short), "RAY_ADDRESS": f"127.0.0.1:{PORT}",
+            "OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": str(REPO),
+            "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+def main(folder: Path) -> None:
+    env = cluster_env()
     src = media.make_clip(folder / "in.mp4", frames=36, cuts=(12, 24), audio=True)
     weights = random_weights_file(folder / "random.safetensors")
     base = ["--weights", str(weights), "--working-size", str(WORKING_SIZE), "--device", "cpu",
