@@ -697,7 +697,8 @@ def shot_flow_views(shot: Shot, flows: Callable[[int], tuple[np.ndarray, np.ndar
 
 
 def track_shot_hints(shot: Shot, flows: Callable[[int], tuple[np.ndarray, np.ndarray]],
-                     hints: ShotHints, shape: tuple[int, int]) -> dict[int, Any]:
+                     hints: ShotHints, shape: tuple[int, int],
+                     luma: Callable[[int], np.ndarray] | None = None) -> dict[int, Any]:
     """Per-frame hints of a shot: its hint frames carried along the flows (``hints.track``).
 
     Args:
@@ -705,6 +706,8 @@ def track_shot_hints(shot: Shot, flows: Callable[[int], tuple[np.ndarray, np.nda
         flows: ``flows(k)`` -> ``(fwd, bwd)`` of pair ``(shot.start + k, shot.start + k + 1)``.
         hints: the shot's own and borrowed hint frames.
         shape: working resolution ``(h, w)``.
+        luma: ``luma(i)`` -> working-resolution luma of frame ``i`` (the frames the flows
+            were computed on); tracking looks at it to decide doubtful points.
 
     Returns:
         ``{frame index: FrameHints}`` for every frame of the shot that a hint reaches.
@@ -718,7 +721,9 @@ def track_shot_hints(shot: Shot, flows: Callable[[int], tuple[np.ndarray, np.nda
     from vidcolor.hints.track import track_hints
 
     h, w = shape
-    tracked = track_hints(shot.start, shot.stop, sources, shot_flow_views(shot, flows), h, w)
+    frames = None if luma is None else _Records(lambda k: luma(shot.start + k), len(shot))
+    tracked = track_hints(shot.start, shot.stop, sources, shot_flow_views(shot, flows), h, w,
+                          luma=frames)
     return {shot.start + k: fh for k, fh in enumerate(tracked) if not fh.empty}
 
 
@@ -844,7 +849,7 @@ def colorize_shot(
     from vidcolor.hints.match import apply_palette
 
     h, w = luma(shot.start).shape
-    tracked = track_shot_hints(shot, flows, hints, (h, w))
+    tracked = track_shot_hints(shot, flows, hints, (h, w), luma)
     smoother = (TemporalSmoother(options.temporal, model.device)
                 if options.temporal.enabled else None)
     emitted = shot.start
