@@ -302,21 +302,29 @@ def _median_flow(flow: np.ndarray, ok: np.ndarray, rows: np.ndarray, cols: np.nd
 
 def _matches(pts: _Points, src: _View, dst: _View, rows: np.ndarray, cols: np.ndarray,
              rows2: np.ndarray, cols2: np.ndarray, plain: np.ndarray,
-             options: TrackOptions) -> tuple[np.ndarray, np.ndarray]:
+             options: TrackOptions, came_from: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
     """Does the place ``(rows2, cols2)`` of ``dst`` look like each point's patch?
 
+    ``came_from`` is ``src``'s patches at ``(rows, cols)``, when already cut out.
     Returns ``(match, score)``; a higher score is a better match.
     """
     level = dst.relative(rows2, cols2)
     tol = options.level_tolerance * pts.ref + options.level_floor / dst.level
     level_err = np.abs(level - pts.ref)
     plain_ok = (level_err <= tol) & (dst.std[rows2, cols2] <= 2 * options.plain_std)
-    half = options.window // 2
-    here = dst.patches(rows2, cols2, half)
-    ncc = _ncc(src.patches(rows, cols, half), here)
-    textured_ok = ncc >= options.min_ncc
-    if pts.patch.shape[1] == here.shape[1]:  # and still like the hinted patch itself
-        textured_ok &= _ncc(pts.patch, here) >= options.min_ncc_hint
+    ncc = np.zeros(len(rows))
+    textured_ok = np.zeros(len(rows), bool)
+    tex = np.flatnonzero(~plain)
+    if len(tex):
+        half = options.window // 2
+        here = dst.patches(rows2[tex], cols2[tex], half)
+        before = (came_from[tex] if came_from is not None
+                  else src.patches(rows[tex], cols[tex], half))
+        ncc[tex] = _ncc(before, here)
+        textured_ok[tex] = ncc[tex] >= options.min_ncc
+        if pts.patch.shape[1] == here.shape[1]:  # and still like the hinted patch itself
+            textured_ok[tex] &= _ncc(pts.patch[tex], here) >= options.min_ncc_hint
     match = np.where(plain, plain_ok, textured_ok)
     score = np.where(plain, -level_err / np.maximum(tol, 1e-6), ncc)
     return match, score
@@ -326,22 +334,25 @@ def _reacquire(pts: _Points, src: _View, dst: _View, rows: np.ndarray, cols: np.
                rows2: np.ndarray, cols2: np.ndarray, plain: np.ndarray, height: int,
                width: int, options: TrackOptions) -> np.ndarray:
     """The shift (dx, dy) to the best match within ``options.search`` px, NaN for none."""
-    best = np.full(len(pts), -np.inf)
-    shift = np.full((len(pts), 2), np.nan, np.float32)
     s = options.search
-    for dy in range(-s, s + 1):
-        for dx in range(-s, s + 1):
-            if dx == 0 and dy == 0:
-                continue
-            rr, cc = rows2 + dy, cols2 + dx
-            valid = (rr >= 0) & (rr < height) & (cc >= 0) & (cc < width)
-            m, score = _matches(pts, src, dst, rows, cols, np.clip(rr, 0, height - 1),
-                                np.clip(cc, 0, width - 1), plain, options)
-            # prefer the nearer place among equal scores (the loop order is not a bias)
-            score = score - 1e-3 * (dx * dx + dy * dy)
-            better = valid & m & (score > best)
-            shift[better] = (dx, dy)
-            best = np.where(better, score, best)
+    dy, dx = np.mgrid[-s:s + 1, -s:s + 1]
+    centre = (dx == 0) & (dy == 0)
+    dx, dy = dx[~centre].ravel(), dy[~centre].ravel()  # every candidate offset, at once
+    k, n = len(dx), len(pts)
+    rep = np.repeat(np.arange(n), k)
+    rr = np.repeat(rows2, k) + np.tile(dy, n)
+    cc = np.repeat(cols2, k) + np.tile(dx, n)
+    valid = (rr >= 0) & (rr < height) & (cc >= 0) & (cc < width)
+    came_from = src.patches(rows, cols, options.window // 2)[rep]
+    m, score = _matches(pts.take(rep), src, dst, rows[rep], cols[rep],
+                        np.clip(rr, 0, height - 1), np.clip(cc, 0, width - 1), plain[rep],
+                        options, came_from)
+    # prefer the nearer place among equal scores
+    score = np.where(valid & m, score - 1e-3 * np.tile(dx * dx + dy * dy, n), -np.inf)
+    score = score.reshape(n, k)
+    best = score.argmax(axis=1)
+    shift = np.stack([dx[best], dy[best]], axis=1).astype(np.float32)
+    shift[~np.isfinite(score[np.arange(n), best])] = np.nan
     return shift
 
 
