@@ -8,23 +8,27 @@ How it works (user-level description in ``docs/HINTS.md``):
   its start, one frame pair at a time, by bilinearly sampling the flow at the point.
 * Whether a point still sits on its content is decided from the consistency masks the
   pipeline computes once per frame pair (``ShotFlows.forward_ok`` / ``backward_ok``, from
-  ``temporal.flow.forward_backward_mask``) and, where the mask is False under the point,
-  from *appearance* on an analysis copy of the luma (``track_hints(..., luma=...)``,
-  Gaussian-smoothed so grain does not count; the output luma is never touched):
+  ``temporal.flow.forward_backward_mask``; tracking has no forward-backward test of its
+  own) and from *appearance* on an analysis copy of the luma (``track_hints(...,
+  luma=...)``, Gaussian-smoothed so grain does not count; the output luma is never
+  touched). A point is *plain* or *textured* by the contrast of its patch on its hint
+  frame, once:
 
-  - uncertain flow on a plain surface is not an occlusion: on sky, walls or clothing flow
-    is undetermined (the aperture problem) and grain and gate weave make its
-    forward-backward check fail at random. A doubtful point moves by the median flow
-    around it (of the consistent pixels there, when there are enough), and is kept when
-    the place it lands on still looks like its hinted patch: for a plain patch, the same
-    brightness relative to the frame's mean (so flicker does not count) as on its hint
-    frame; for a textured patch, a normalized cross-correlation with the patch it came
-    from;
-  - when that place does not match, the point is re-acquired at the best-matching place
-    within ``TrackOptions.search`` pixels of it;
-  - a point that matches nowhere near gets a strike and is not painted on that frame;
-    ``max_strikes`` consecutive strikes drop it for good (content that is covered, or
-    replaced, stays unlike the hinted patch; a dust speck or a scratch lasts a frame).
+  - a textured point follows the flow where the mask is True under it. Where the mask is
+    False, it is kept only when the place the flow gives still looks like the patch it
+    came from and like its hinted patch (normalized cross-correlation, so flicker does not
+    count); otherwise it is taken for occluded and dropped at once;
+  - a plain point (sky, walls, clothing) does not trust the flow at all: there the flow is
+    undetermined (the aperture problem), and grain and gate weave make the
+    forward-backward test fail at random, yet uncertain flow on a plain surface is not an
+    occlusion. It moves with the picture's overall motion (a similarity fitted by RANSAC
+    to the consistent flow of textured pixels), or failing that with the flow where the
+    mask is True, and is kept where the place still has its hint frame's brightness
+    relative to the frame's mean (flicker cancels) and is still plain. Otherwise it is
+    re-acquired at the best such place within ``TrackOptions.search`` pixels; where none
+    is, it gets a strike and is not painted on that frame, and ``max_strikes`` strikes in
+    a row drop it for good (content that is covered or replaced stays unlike it; a dust
+    speck or a scratch lasts a frame).
 
   Without ``luma`` there is no appearance to decide from, and a point is dropped at the
   first pair whose mask is False under it. A point whose centre leaves the picture is
@@ -75,7 +79,6 @@ class TrackOptions:
             with the patch it came from is at least this,
         min_ncc_hint: and with the hinted patch on the hint frame at least this.
         search: radius of the re-acquisition search around the predicted place.
-        flow_radius: radius of the neighbourhood whose median flow moves a doubtful point.
         max_strikes: consecutive frames on which a point matches nowhere near before it
             is dropped for good (a struck point is not painted).
     """
@@ -90,7 +93,6 @@ class TrackOptions:
     min_ncc: float = 0.7
     min_ncc_hint: float = 0.5
     search: int = 3
-    flow_radius: int = 8
     max_strikes: int = 3
 
 
@@ -280,26 +282,6 @@ def _ncc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(den > 1e-6, (a * b).sum(axis=1) / np.maximum(den, 1e-6), 0.0)
 
 
-def _median_flow(flow: np.ndarray, ok: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-                 radius: int) -> np.ndarray:
-    """Median flow around each point.
-
-    Of the consistent pixels when a quarter or more of the neighbourhood is consistent,
-    else of all of it (undetermined flow averages out).
-    """
-    h, w = ok.shape
-    out = np.zeros((len(rows), 2), np.float32)
-    for j, (r, c) in enumerate(zip(rows, cols, strict=True)):
-        top, bottom = max(0, r - radius), min(h, r + radius + 1)
-        left, right = max(0, c - radius), min(w, c + radius + 1)
-        f = flow[top:bottom, left:right].reshape(-1, 2)
-        good = ok[top:bottom, left:right].reshape(-1)
-        if good.mean() >= 0.25:
-            f = f[good]
-        out[j] = np.median(f, axis=0)
-    return out
-
-
 def _matches(pts: _Points, src: _View, dst: _View, rows: np.ndarray, cols: np.ndarray,
              rows2: np.ndarray, cols2: np.ndarray, plain: np.ndarray,
              options: TrackOptions, came_from: np.ndarray | None = None
@@ -395,9 +377,6 @@ def _advect(pts: _Points, flow: np.ndarray, ok: np.ndarray | None,
         alt = d.copy()  # the flow itself, a second guess for plain points
         if len(idx):
             ok_all = ok if ok is not None else np.ones((height, width), bool)
-            tex = np.flatnonzero(check & ~plain)
-            if len(tex):
-                d[tex] = _median_flow(flow, ok_all, rows[tex], cols[tex], options.flow_radius)
             flat = np.flatnonzero(plain)
             if len(flat):
                 # undetermined flow on a plain surface: it moves with the picture's overall
@@ -420,9 +399,14 @@ def _advect(pts: _Points, flow: np.ndarray, ok: np.ndarray | None,
                 take = second[m2]
                 u2[idx[take]], v2[idx[take]] = ua[m2], va[m2]
                 match[take] = True
-            # re-acquire the points whose predicted place does not match: the best match
-            # within ``search`` pixels (a place that matches is left alone: no drift)
-            lost = np.flatnonzero(~match)
+            # a textured point whose flow is doubtful and whose patch does not match at the
+            # place the flow gives is taken for occluded, at once: re-acquiring textured
+            # content (low-contrast texture above all) lands on look-alikes too often
+            tex_lost = ~match & ~plain[idx]
+            strikes[idx[tex_lost]] = options.max_strikes
+            # re-acquire the plain points whose predicted place does not match: the best
+            # match within ``search`` pixels (a place that matches is left alone: no drift)
+            lost = np.flatnonzero(~match & plain[idx])
             if len(lost):
                 j = idx[lost]
                 r2 = np.clip(np.floor(v2[j]).astype(np.int64), 0, height - 1)
@@ -433,7 +417,7 @@ def _advect(pts: _Points, flow: np.ndarray, ok: np.ndarray | None,
                 match[lost[got]] = True
                 u2[j[got]] += found[got, 0]
                 v2[j[got]] += found[got, 1]
-            strikes[idx] = np.where(match, 0, pts.strikes[idx] + 1)
+            strikes[idx] = np.where(match, 0, np.maximum(strikes[idx], pts.strikes[idx] + 1))
     inside = (u2 >= 0) & (u2 < width) & (v2 >= 0) & (v2 < height)
     keep = inside & (strikes < options.max_strikes)
     moved = _Points(u2.astype(np.float32), v2.astype(np.float32), pts.ab, pts.size, pts.origin,
