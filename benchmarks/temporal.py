@@ -24,6 +24,8 @@ Usage::
 
     python benchmarks/temporal.py ../shared/data/video --weights PATH.safetensors \\
         [--clips davis/*.mp4 bikes_5cuts.mp4] [--max-frames 60] [--json out.json]
+    python benchmarks/temporal.py ../shared/data/video --film 1 [--seed 0]  # film-like input
+        # (benchmarks/degrade.py); output chroma scored on the true lightness
     python benchmarks/temporal.py ../shared/data/video --model propagate   # no network:
         # the edge-aware hint propagation of vidcolor.models.propagate, per frame
     python benchmarks/temporal.py --smooth-speed --warp-speed  # the stage's own cost per frame
@@ -47,6 +49,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from vidcolor.temporal.flow import (  # noqa: E402
     FlowEstimator,
@@ -211,6 +214,18 @@ def write_gray(src: Path, dst: Path, max_frames: int | None = None) -> None:
             out.mux(packet)
 
 
+def on_true_lightness(frames: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """``frames``' Lab ab on ``gt``'s Lab L, as RGB (film-like input is scored on its color)."""
+    from vidcolor.color import lab_to_rgb, rgb_to_lab
+
+    out = []
+    for f, g in zip(frames, gt, strict=True):
+        lab = rgb_to_lab(f)
+        lab[..., 0] = rgb_to_lab(g)[..., 0]
+        out.append(lab_to_rgb(lab))
+    return np.stack(out)
+
+
 def hint_points(gt0: np.ndarray, n: int = HINT_POINTS, size: float = HINT_SIZE, seed: int = 0):
     """``n`` point hints (HINTS_FORMAT.md v1) from a ground-truth frame: random centres,
     the mean color of a square patch of ``size`` x the shorter side around each."""
@@ -262,8 +277,18 @@ def run_clip(colorizer, video_dir: Path, rel: str, settings: dict, args, work: P
     stem = Path(rel).stem
     gt = read_rgb(src, args.max_frames)
     gray_path = work / f"{stem}_gray.mp4"
-    write_gray(src, gray_path, args.max_frames)
+    if args.film > 0:
+        from degrade import degrade_frames
+        from degrade import write_gray as write_film
+
+        rate = av.open(str(src)).streams.video[0].average_rate or Fraction(24)
+        write_film(degrade_frames(list(gt), args.film, args.seed), gray_path, Fraction(rate))
+        gt = gt[:, : gt.shape[1] - gt.shape[1] % 2, : gt.shape[2] - gt.shape[2] % 2]
+    else:
+        write_gray(src, gray_path, args.max_frames)
     gray = read_rgb(gray_path)
+    if args.film > 0:  # score on the true lightness: the input's luma is degraded on purpose
+        gray = on_true_lightness(gray, gt)
     hints_dir = work / f"{stem}_hints"
     hints_dir.mkdir(exist_ok=True)
     (hints_dir / "0.json").write_text(json.dumps(hint_points(gt[0])))
@@ -278,6 +303,8 @@ def run_clip(colorizer, video_dir: Path, rel: str, settings: dict, args, work: P
         colorizer.colorize_video(gray_path, dst, hints_dir, overwrite=True, **opts)
         seconds = time.perf_counter() - t0
         out = read_rgb(dst)
+        if args.film > 0:
+            out = on_true_lightness(out, gt)
         row[name] = {
             "ewarp": warp_error(out, flows),
             "cdc": cdc(out, cuts),
@@ -436,6 +463,10 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--max-frames", type=int, default=None)
     ap.add_argument("--strength", type=float, default=0.8)
+    ap.add_argument("--film", type=float, default=0.0, help="degrade the input with "
+                    "benchmarks/degrade.py at this strength (0: clean); scores then use the "
+                    "true lightness")
+    ap.add_argument("--seed", type=int, default=0, help="seed of --film")
     ap.add_argument("--windows", default="4", help="comma-separated backward windows to run")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--smooth-speed", action="store_true")

@@ -6,10 +6,33 @@ How it works (user-level description in ``docs/HINTS.md``):
   ``scribble_step`` x ``scribble_step`` cell that holds scribble pixels, at those pixels'
   mean position and color) are carried forwards to the end of the shot and backwards to
   its start, one frame pair at a time, by bilinearly sampling the flow at the point.
-* A point is dropped, for good, when its content is occluded (the consistency mask is
-  False under it, or its own forward-backward check fails: ``|f + b|^2 > 0.01 (|f|^2 +
-  |b|^2) + 0.5``, the test of ``temporal.flow.forward_backward_mask``) or when its centre
-  leaves the picture. ``TrackOptions.max_strikes`` can tolerate brief doubts instead.
+* Whether a point still sits on its content is decided from the consistency masks the
+  pipeline computes once per frame pair (``ShotFlows.forward_ok`` / ``backward_ok``, from
+  ``temporal.flow.forward_backward_mask``; tracking has no forward-backward test of its
+  own) and from *appearance* on an analysis copy of the luma (``track_hints(...,
+  luma=...)``, Gaussian-smoothed so grain does not count; the output luma is never
+  touched). A point is *plain* or *textured* by the contrast of its patch on its hint
+  frame, once:
+
+  - a textured point follows the flow where the mask is True under it. Where the mask is
+    False, it is kept only when the place the flow gives still looks like the patch it
+    came from and like its hinted patch (normalized cross-correlation, so flicker does not
+    count); otherwise it is taken for occluded and dropped at once;
+  - a plain point (sky, walls, clothing) does not trust the flow at all: there the flow is
+    undetermined (the aperture problem), and grain and gate weave make the
+    forward-backward test fail at random, yet uncertain flow on a plain surface is not an
+    occlusion. It moves with the picture's overall motion (a similarity fitted by RANSAC
+    to the consistent flow of textured pixels), or failing that with the flow where the
+    mask is True, and is kept where the place still has its hint frame's brightness
+    relative to the frame's mean (flicker cancels) and is still plain. Otherwise it is
+    re-acquired at the best such place within ``TrackOptions.search`` pixels; where none
+    is, it gets a strike and is not painted on that frame, and ``max_strikes`` strikes in
+    a row drop it for good (content that is covered or replaced stays unlike it; a dust
+    speck or a scratch lasts a frame).
+
+  Without ``luma`` there is no appearance to decide from, and a point is dropped at the
+  first pair whose mask is False under it. A point whose centre leaves the picture is
+  dropped.
 * When a sweep reaches another hint frame, carried points that fall on that frame's own
   hints (within ``override_radius`` of a point patch or scribble pixel) are dropped: the
   new hint frame overrides stale hints near it. Points elsewhere carry on.
@@ -22,7 +45,7 @@ How it works (user-level description in ``docs/HINTS.md``):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -37,26 +60,40 @@ from vidcolor.hints.rasterize import patch_bounds, scribble_to_ab
 class TrackOptions:
     """Tuning of hint tracking.
 
+    Sizes are in pixels at the working resolution, levels in gray levels (0..255) of the
+    smoothed analysis luma.
+
     Attributes:
         override_radius: distance, as a fraction of the shorter side, within which hints
             of one hint frame compete with (or override) hints of another.
         scribble_step: side in pixels of the cells a scribble is sampled in.
-        fb_alpha: relative tolerance of the point-wise forward-backward check.
-        fb_beta: absolute tolerance (squared pixels) of the point-wise check.
-        hard_ratio: a forward-backward error this many times the tolerance drops a point
-            at once (a clear occlusion).
-        max_strikes: consecutive frame pairs with a milder inconsistency (or a False
-            consistency mask under the point) that drop it. 1 (the default) drops a
-            point at the first doubt: on DAVIS, allowing 2-3 kept ~10% more points but
-            the kept ones were on the wrong content (ab error 15-20 instead of 7-9).
+        smooth_sigma: Gaussian sigma of the analysis copy of the luma (removes grain).
+        window: side of the patch a point's appearance is measured on (odd).
+        plain_std: a patch whose standard deviation (smoothed luma) is at most this is
+            plain: its flow is not trusted, its brightness is its appearance.
+        level_tolerance: a plain patch still matches when its brightness relative to the
+            frame's mean is within this fraction of the hint frame's (plus
+            ``level_floor`` levels).
+        level_floor: absolute slack of the plain-patch test, gray levels.
+        min_ncc: a textured patch still matches when its normalized cross-correlation
+            with the patch it came from is at least this,
+        min_ncc_hint: and with the hinted patch on the hint frame at least this.
+        search: radius of the re-acquisition search around the predicted place.
+        max_strikes: consecutive frames on which a point matches nowhere near before it
+            is dropped for good (a struck point is not painted).
     """
 
     override_radius: float = 0.04
     scribble_step: int = 4
-    fb_alpha: float = 0.01
-    fb_beta: float = 0.5
-    hard_ratio: float = 4.0
-    max_strikes: int = 1
+    smooth_sigma: float = 1.5
+    window: int = 9
+    plain_std: float = 3.0
+    level_tolerance: float = 0.1
+    level_floor: float = 3.0
+    min_ncc: float = 0.7
+    min_ncc_hint: float = 0.5
+    search: int = 3
+    max_strikes: int = 3
 
 
 @dataclass(frozen=True)
@@ -74,9 +111,9 @@ class ShotFlows:
         backward: on frame ``start + i + 1``'s grid, where each pixel goes in
             ``start + i`` (``compute_flow(gray[i + 1], gray[i])``).
         forward_ok: on frame ``start + i``'s grid (``forward_backward_mask(fwd, bwd)``),
-            or None to check each point itself.
+            or None when no consistency is known (every point is then trusted).
         backward_ok: on frame ``start + i + 1``'s grid
-            (``forward_backward_mask(bwd, fwd)``), or None to check each point itself.
+            (``forward_backward_mask(bwd, fwd)``), or None likewise.
     """
 
     forward: Sequence[np.ndarray]
@@ -94,7 +131,15 @@ class _Points:
     ab: np.ndarray  # (N, 2)
     size: np.ndarray  # fraction of the shorter side, NaN = one pixel
     origin: np.ndarray  # int64 hint frame index
-    strikes: np.ndarray  # int64 consecutive doubtful steps
+    strikes: np.ndarray  # int64 consecutive frames matching nowhere near
+    ref: np.ndarray | None = None  # float32 brightness / frame mean on the hint frame
+    patch: np.ndarray | None = None  # (N, K) float32 smoothed luma patch on the hint frame
+
+    def __post_init__(self) -> None:
+        if self.ref is None:
+            self.ref = np.full(len(self.u), np.nan, np.float32)
+        if self.patch is None:
+            self.patch = np.zeros((len(self.u), 0), np.float32)
 
     @staticmethod
     def empty() -> _Points:
@@ -107,14 +152,20 @@ class _Points:
 
     def take(self, keep: np.ndarray) -> _Points:
         return _Points(self.u[keep], self.v[keep], self.ab[keep], self.size[keep],
-                       self.origin[keep], self.strikes[keep])
+                       self.origin[keep], self.strikes[keep], self.ref[keep],
+                       self.patch[keep])
 
     def concat(self, other: _Points) -> _Points:
+        if len(other) == 0:
+            return self
+        if len(self) == 0:
+            return other
         return _Points(*(np.concatenate([a, b]) for a, b in
                          zip(self.fields(), other.fields(), strict=True)))
 
     def fields(self) -> tuple[np.ndarray, ...]:
-        return self.u, self.v, self.ab, self.size, self.origin, self.strikes
+        return (self.u, self.v, self.ab, self.size, self.origin, self.strikes, self.ref,
+                self.patch)
 
 
 def _sample(field: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -191,38 +242,225 @@ def scribble_as_points(hints: FrameHints, height: int, width: int,
     )
 
 
-def _advect(pts: _Points, flow: np.ndarray, back: np.ndarray, ok: np.ndarray | None,
-            height: int, width: int, options: TrackOptions) -> _Points:
-    """Move points along ``flow``; drop the occluded ones and the ones that leave.
+@dataclass(frozen=True)
+class _View:
+    """The analysis copy of one frame's luma (smoothed; never the output's luma)."""
 
-    Each point's forward-backward error ``|f + b|^2`` is measured against the usual
-    tolerance ``fb_alpha * (|f|^2 + |b|^2) + fb_beta``. Beyond ``hard_ratio`` times the
-    tolerance (an occluding edge sweeping over the point) the point is dropped at once.
-    A milder failure (or the consistency mask saying False under the point) is a strike,
-    and ``max_strikes`` strikes in a row drop it: real occlusions persist, flow noise on
-    one frame pair does not.
+    smooth: np.ndarray  # (H, W) float32, Gaussian-smoothed luma
+    mean: np.ndarray  # (H, W) float32, box mean of ``smooth`` over the window
+    std: np.ndarray  # (H, W) float32, box standard deviation of ``smooth``
+    level: float  # mean of the frame
+
+    @staticmethod
+    def of(gray: np.ndarray, options: TrackOptions) -> _View:
+        g = np.asarray(gray, np.float32)
+        if options.smooth_sigma > 0:
+            g = cv2.GaussianBlur(g, (0, 0), options.smooth_sigma)
+        k = (options.window, options.window)
+        mean = cv2.blur(g, k, borderType=cv2.BORDER_REPLICATE)
+        var = cv2.blur(g * g, k, borderType=cv2.BORDER_REPLICATE) - mean * mean
+        return _View(g, mean, np.sqrt(np.maximum(var, 0)), max(float(g.mean()), 1.0))
+
+    def relative(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Patch brightness relative to the frame's mean (flicker cancels)."""
+        return self.mean[rows, cols] / self.level
+
+    def patches(self, rows: np.ndarray, cols: np.ndarray, half: int) -> np.ndarray:
+        """(N, (2 half + 1)^2) patches of ``smooth`` (replicated at the borders)."""
+        h, w = self.smooth.shape
+        off = np.arange(-half, half + 1)
+        r = np.clip(rows[:, None, None] + off[None, :, None], 0, h - 1)
+        c = np.clip(cols[:, None, None] + off[None, None, :], 0, w - 1)
+        return self.smooth[r, c].reshape(len(rows), -1)
+
+
+def _ncc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise normalized cross-correlation of two (N, K) patch sets (0 where flat)."""
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    return np.where(den > 1e-6, (a * b).sum(axis=1) / np.maximum(den, 1e-6), 0.0)
+
+
+def _matches(pts: _Points, src: _View, dst: _View, rows: np.ndarray, cols: np.ndarray,
+             rows2: np.ndarray, cols2: np.ndarray, plain: np.ndarray,
+             options: TrackOptions, came_from: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Does the place ``(rows2, cols2)`` of ``dst`` look like each point's patch?
+
+    ``came_from`` is ``src``'s patches at ``(rows, cols)``, when already cut out.
+    Returns ``(match, score)``; a higher score is a better match.
+    """
+    level = dst.relative(rows2, cols2)
+    tol = options.level_tolerance * pts.ref + options.level_floor / dst.level
+    level_err = np.abs(level - pts.ref)
+    plain_ok = (level_err <= tol) & (dst.std[rows2, cols2] <= 2 * options.plain_std)
+    ncc = np.zeros(len(rows))
+    textured_ok = np.zeros(len(rows), bool)
+    tex = np.flatnonzero(~plain)
+    if len(tex):
+        half = options.window // 2
+        here = dst.patches(rows2[tex], cols2[tex], half)
+        before = (came_from[tex] if came_from is not None
+                  else src.patches(rows[tex], cols[tex], half))
+        ncc[tex] = _ncc(before, here)
+        textured_ok[tex] = ncc[tex] >= options.min_ncc
+        if pts.patch.shape[1] == here.shape[1]:  # and still like the hinted patch itself
+            textured_ok[tex] &= _ncc(pts.patch[tex], here) >= options.min_ncc_hint
+    match = np.where(plain, plain_ok, textured_ok)
+    score = np.where(plain, -level_err / np.maximum(tol, 1e-6), ncc)
+    return match, score
+
+
+def _reacquire(pts: _Points, src: _View, dst: _View, rows: np.ndarray, cols: np.ndarray,
+               rows2: np.ndarray, cols2: np.ndarray, plain: np.ndarray, height: int,
+               width: int, options: TrackOptions) -> np.ndarray:
+    """The shift (dx, dy) to the best match within ``options.search`` px, NaN for none."""
+    s = options.search
+    dy, dx = np.mgrid[-s:s + 1, -s:s + 1]
+    centre = (dx == 0) & (dy == 0)
+    dx, dy = dx[~centre].ravel(), dy[~centre].ravel()  # every candidate offset, at once
+    k, n = len(dx), len(pts)
+    rep = np.repeat(np.arange(n), k)
+    rr = np.repeat(rows2, k) + np.tile(dy, n)
+    cc = np.repeat(cols2, k) + np.tile(dx, n)
+    valid = (rr >= 0) & (rr < height) & (cc >= 0) & (cc < width)
+    came_from = src.patches(rows, cols, options.window // 2)[rep]
+    m, score = _matches(pts.take(rep), src, dst, rows[rep], cols[rep],
+                        np.clip(rr, 0, height - 1), np.clip(cc, 0, width - 1), plain[rep],
+                        options, came_from)
+    # prefer the nearer place among equal scores
+    score = np.where(valid & m, score - 1e-3 * np.tile(dx * dx + dy * dy, n), -np.inf)
+    score = score.reshape(n, k)
+    best = score.argmax(axis=1)
+    shift = np.stack([dx[best], dy[best]], axis=1).astype(np.float32)
+    shift[~np.isfinite(score[np.arange(n), best])] = np.nan
+    return shift
+
+
+def _advect(pts: _Points, flow: np.ndarray, ok: np.ndarray | None,
+            views: Callable[[], tuple[_View, _View]] | None, height: int, width: int,
+            options: TrackOptions) -> _Points:
+    """Move points along ``flow`` from frame ``src`` to frame ``dst``.
+
+    Where ``ok`` (the pair's consistency mask on the source grid) is True under a point,
+    the flow is followed. Where it is False, the point moves by the median flow around it
+    and the analysis views decide (module docstring): kept where it still looks like its
+    patch, re-acquired within ``options.search`` pixels, else struck. ``views()`` gives
+    the analysis views of the source and destination frames (called only when a point is
+    doubtful); without it a doubtful point is dropped at once. Points whose centre leaves
+    the picture are dropped.
     """
     if len(pts) == 0:
         return pts
     _check_field(flow, (height, width, 2), "flow")
-    _check_field(back, (height, width, 2), "flow")
+    rows, cols = _pixels(pts, height, width)
     d = _sample(flow, pts.u, pts.v)
-    u2, v2 = pts.u + d[:, 0], pts.v + d[:, 1]
-    inside = (u2 >= 0) & (u2 < width) & (v2 >= 0) & (v2 < height)
-    b = _sample(back, np.clip(u2, 0, width), np.clip(v2, 0, height))
-    err = ((d + b) ** 2).sum(axis=1)
-    tolerance = options.fb_alpha * ((d**2).sum(axis=1) + (b**2).sum(axis=1)) + options.fb_beta
-    doubtful = err > tolerance
-    if ok is not None:
+    if ok is None:
+        ok_here = np.ones(len(pts), bool)
+    else:
         _check_field(ok, (height, width), "consistency mask")
-        cols = np.clip(np.floor(pts.u).astype(np.int64), 0, width - 1)
-        rows = np.clip(np.floor(pts.v).astype(np.int64), 0, height - 1)
-        doubtful |= ~np.asarray(ok, bool)[rows, cols]
-    strikes = np.where(doubtful, pts.strikes + 1, 0)
-    keep = inside & (err <= options.hard_ratio * tolerance) & (strikes < options.max_strikes)
+        ok = np.asarray(ok, bool)
+        ok_here = ok[rows, cols]
+    strikes = np.zeros(len(pts), np.int64)
+    if views is None:
+        u2, v2 = pts.u + d[:, 0], pts.v + d[:, 1]
+        strikes[~ok_here] = options.max_strikes  # nothing to decide from: drop
+    else:
+        src, dst = views()
+        # plain or textured is decided once, on the hint frame: a plain surface stays one
+        plain = (pts.patch.std(axis=1) <= options.plain_std if pts.patch.shape[1]
+                 else src.std[rows, cols] <= options.plain_std)
+        # a textured point on consistent flow follows it; the others are checked
+        check = plain | ~ok_here
+        idx = np.flatnonzero(check)
+        alt = d.copy()  # the flow itself, a second guess for plain points
+        if len(idx):
+            ok_all = ok if ok is not None else np.ones((height, width), bool)
+            flat = np.flatnonzero(plain)
+            if len(flat):
+                # undetermined flow on a plain surface: it moves with the picture's overall
+                # motion, or failing that with the flow where the flow is consistent
+                m = _global_motion(flow, ok_all, src, options)
+                xy = np.stack([pts.u[flat], pts.v[flat]], axis=1) @ m[:, :2].T + m[:, 2]
+                d[flat] = xy - np.stack([pts.u[flat], pts.v[flat]], axis=1)
+        u2, v2 = pts.u + d[:, 0], pts.v + d[:, 1]
+        if len(idx):
+            match = _place_matches(pts, idx, u2, v2, src, dst, rows, cols, plain, height,
+                                   width, options)
+            second = np.flatnonzero(~match & plain[idx] & ok_here[idx])
+            if len(second):
+                j = idx[second]
+                ua, va = pts.u[j] + alt[j, 0], pts.v[j] + alt[j, 1]
+                ua_c = np.clip(ua, 0, width * (1 - 1e-6))
+                va_c = np.clip(va, 0, height * (1 - 1e-6))
+                m2 = _place_matches(pts, j, ua_c, va_c, src, dst, rows, cols, plain, height,
+                                    width, options, compact=True)
+                take = second[m2]
+                u2[idx[take]], v2[idx[take]] = ua[m2], va[m2]
+                match[take] = True
+            # a textured point whose flow is doubtful and whose patch does not match at the
+            # place the flow gives is taken for occluded, at once: re-acquiring textured
+            # content (low-contrast texture above all) lands on look-alikes too often
+            tex_lost = ~match & ~plain[idx]
+            strikes[idx[tex_lost]] = options.max_strikes
+            # re-acquire the plain points whose predicted place does not match: the best
+            # match within ``search`` pixels (a place that matches is left alone: no drift)
+            lost = np.flatnonzero(~match & plain[idx])
+            if len(lost):
+                j = idx[lost]
+                r2 = np.clip(np.floor(v2[j]).astype(np.int64), 0, height - 1)
+                c2 = np.clip(np.floor(u2[j]).astype(np.int64), 0, width - 1)
+                found = _reacquire(pts.take(j), src, dst, rows[j], cols[j], r2, c2, plain[j],
+                                   height, width, options)
+                got = ~np.isnan(found[:, 0])
+                match[lost[got]] = True
+                u2[j[got]] += found[got, 0]
+                v2[j[got]] += found[got, 1]
+            strikes[idx] = np.where(match, 0, np.maximum(strikes[idx], pts.strikes[idx] + 1))
+    inside = (u2 >= 0) & (u2 < width) & (v2 >= 0) & (v2 < height)
+    keep = inside & (strikes < options.max_strikes)
     moved = _Points(u2.astype(np.float32), v2.astype(np.float32), pts.ab, pts.size, pts.origin,
-                    strikes)
+                    strikes, pts.ref, pts.patch)
     return moved.take(keep)
+
+
+def _place_matches(pts: _Points, idx: np.ndarray, u2: np.ndarray, v2: np.ndarray, src: _View,
+                   dst: _View, rows: np.ndarray, cols: np.ndarray, plain: np.ndarray,
+                   height: int, width: int, options: TrackOptions,
+                   compact: bool = False) -> np.ndarray:
+    """Whether points ``idx`` land on a matching place.
+
+    ``u2, v2`` are indexed like ``pts``, or like ``idx`` when ``compact``.
+    """
+    uu, vv = (u2, v2) if compact else (u2[idx], v2[idx])
+    r2 = np.clip(np.floor(vv).astype(np.int64), 0, height - 1)
+    c2 = np.clip(np.floor(uu).astype(np.int64), 0, width - 1)
+    return _matches(pts.take(idx), src, dst, rows[idx], cols[idx], r2, c2, plain[idx],
+                    options)[0]
+
+
+def _global_motion(flow: np.ndarray, ok: np.ndarray, src: _View,
+                   options: TrackOptions) -> np.ndarray:
+    """The picture's overall motion as a 2x3 similarity.
+
+    RANSAC on consistent textured pixels; the median flow when there are too few of them.
+    """
+    h, w = ok.shape
+    step = max(2, min(h, w) // 48)
+    ys, xs = np.mgrid[step // 2:h:step, step // 2:w:step]
+    good = ok[ys, xs] & (src.std[ys, xs] > options.plain_std)
+    m = np.zeros((2, 3), np.float64)
+    m[0, 0] = m[1, 1] = 1.0
+    if good.sum() >= 30:
+        p = np.stack([xs[good] + 0.5, ys[good] + 0.5], axis=1).astype(np.float32)
+        q = p + flow[ys[good], xs[good]]
+        est, _ = cv2.estimateAffinePartial2D(p, q, method=cv2.RANSAC,
+                                             ransacReprojThreshold=1.0)
+        if est is not None:
+            return est
+    m[:, 2] = np.median(flow.reshape(-1, 2), axis=0)
+    return m
 
 
 def _check_field(a: np.ndarray, shape: tuple[int, ...], name: str) -> None:
@@ -265,10 +503,10 @@ def _sweep(order: Sequence[int], hints: Mapping[int, FrameHints], own: Mapping[i
             if len(carried):
                 rows, cols = _pixels(carried, height, width)
                 carried = carried.take(~covers[t][rows, cols])
-            arrivals[t] = carried
+            arrivals[t] = carried.take(carried.strikes == 0)
             carried = carried.concat(own[t])
         else:
-            arrivals[t] = carried
+            arrivals[t] = carried.take(carried.strikes == 0)  # a struck point is not painted
         if k + 1 < len(order):
             carried = step_flow(t, carried)
     return arrivals
@@ -282,6 +520,7 @@ def track_hints(
     height: int,
     width: int,
     options: TrackOptions = TrackOptions(),
+    luma: Sequence[np.ndarray] | None = None,
 ) -> list[FrameHints]:
     """Carry a shot's hints to every frame of the shot.
 
@@ -295,6 +534,12 @@ def track_hints(
         height: working-resolution height of the flows.
         width: working-resolution width of the flows.
         options: tuning.
+        luma: the shot's frames ``start .. stop - 1`` as ``(height, width)`` uint8 luma at
+            the working resolution (a lazy sequence is fine: an item is read only when a
+            point under it is doubtful, and kept for one step), the frames the flows were
+            computed on. It is only looked at (smoothed copies decide whether a doubtful
+            point still sits on its content); without it, a point is dropped at the first
+            pair whose consistency mask is False under it.
 
     Returns:
         ``stop - start`` :class:`FrameHints`, one per frame in order. A hint frame keeps
@@ -303,7 +548,7 @@ def track_hints(
         docstring. Frames no hint reaches get an empty :class:`FrameHints`.
 
     Raises:
-        HintError: ``stop <= start``, flows of the wrong count or shape.
+        HintError: ``stop <= start``, flows or luma of the wrong count or shape.
     """
     n = stop - start
     if n <= 0:
@@ -314,6 +559,20 @@ def track_hints(
         if seq is not None and len(seq) != n - 1:
             raise HintError(f"found {len(seq)} items; expected {n - 1} (one per frame pair)",
                             field=f"flows.{name}")
+    if luma is not None and len(luma) != n:
+        raise HintError(f"found {len(luma)} luma frames; expected {n} (one per frame)",
+                        field="luma")
+    cache: dict[int, _View] = {}
+
+    def view(t: int) -> _View:
+        if t not in cache:
+            gray = np.asarray(luma[t - start])
+            _check_field(gray, (height, width), "luma")
+            if len(cache) >= 3:
+                cache.pop(next(iter(cache)))
+            cache[t] = _View.of(gray, options)
+        return cache[t]
+
     inside = {i: h for i, h in hints.items() if start <= i < stop}
     radius = int(round(options.override_radius * min(height, width)))
     own: dict[int, _Points] = {}
@@ -322,20 +581,27 @@ def track_hints(
         own[i] = _hint_points(h, height, width, options.scribble_step)
         on = scribble_to_ab(h.scribble, height, width)[1] if h.scribble is not None else None
         covers[i] = _coverage(own[i], on, height, width, radius)
+        if luma is not None and len(own[i]):
+            rows, cols = _pixels(own[i], height, width)
+            own[i].ref = view(i).relative(rows, cols).astype(np.float32)
+            own[i].patch = view(i).patches(rows, cols, options.window // 2)
+
+    def views(a: int, b: int) -> Callable[[], tuple[_View, _View]] | None:
+        return None if luma is None else (lambda: (view(a), view(b)))
 
     def forward_step(t: int, pts: _Points) -> _Points:
         if len(pts) == 0:
             return pts  # nothing to move: do not make lazy flow sequences load anything
         i = t - start
         ok = flows.forward_ok[i] if flows.forward_ok is not None else None
-        return _advect(pts, flows.forward[i], flows.backward[i], ok, height, width, options)
+        return _advect(pts, flows.forward[i], ok, views(t, t + 1), height, width, options)
 
     def backward_step(t: int, pts: _Points) -> _Points:
         if len(pts) == 0:
             return pts
         i = t - 1 - start
         ok = flows.backward_ok[i] if flows.backward_ok is not None else None
-        return _advect(pts, flows.backward[i], flows.forward[i], ok, height, width, options)
+        return _advect(pts, flows.backward[i], ok, views(t, t - 1), height, width, options)
 
     if inside:
         first, last = min(inside), max(inside)

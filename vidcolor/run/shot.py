@@ -107,7 +107,7 @@ def shot_flow_views(shot: Shot, flows: FlowPairs) -> ShotFlows:
 
 
 def track_shot_hints(shot: Shot, flows: FlowPairs, hints: ShotHints,
-                     shape: tuple[int, int]) -> HintFrames:
+                     shape: tuple[int, int], luma: LumaSource | None = None) -> HintFrames:
     """Per-frame hints of a shot: its hint frames carried along the flows (``hints.track``).
 
     Args:
@@ -115,6 +115,9 @@ def track_shot_hints(shot: Shot, flows: FlowPairs, hints: ShotHints,
         flows: the shot's flow pairs.
         hints: the shot's own and borrowed hint frames.
         shape: working resolution ``(h, w)``.
+        luma: working-resolution luma by frame index, the frames the flows were computed
+            on: tracking checks by appearance where the flow is in doubt. Without it a
+            point is dropped at the first doubtful mask.
 
     Returns:
         ``{frame index: FrameHints}`` for every frame of the shot that a hint reaches.
@@ -126,7 +129,9 @@ def track_shot_hints(shot: Shot, flows: FlowPairs, hints: ShotHints,
     if not sources:
         return {}
     h, w = shape
-    tracked = track_hints(shot.start, shot.stop, sources, shot_flow_views(shot, flows), h, w)
+    frames = None if luma is None else _Records(lambda k: luma(shot.start + k), len(shot))
+    tracked = track_hints(shot.start, shot.stop, sources, shot_flow_views(shot, flows), h, w,
+                          luma=frames)
     return {shot.start + k: fh for k, fh in enumerate(tracked) if not fh.empty}
 
 
@@ -209,7 +214,7 @@ def colorize_shot(
         progress: called with the number of frames of the shot finished so far.
     """
     h, w = luma(shot.start).shape
-    tracked = track_shot_hints(shot, flows, hints, (h, w))
+    tracked = track_shot_hints(shot, flows, hints, (h, w), luma)
     smoother = (TemporalSmoother(options.temporal, model.device)
                 if options.temporal.enabled else None)
     emitted = shot.start

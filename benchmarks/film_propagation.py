@@ -1,0 +1,289 @@
+"""Hint propagation on clean and film-like footage: gain over gray and hint persistence.
+
+The film-realistic counterpart of ``video_propagation.py`` (issue 12, item 1).
+
+Protocol, per color clip (first ``--max-frames`` frames, one shot):
+
+* two inputs: the clean gray conversion (BT.601 luma) and a film-like version made by
+  ``benchmarks/degrade.py`` (grain, flicker, gate weave, dust, scratches, softening at
+  ``--strength``, seeded);
+* hints on frame 0 from the ground truth: 20 square patches of 1.25% of the shorter side
+  at random positions (seeded, as in ``video_propagation.py``) plus ``--plain`` patches on
+  the *plainest* places of the frame (lowest local luma contrast, spread apart): plain
+  regions are where flow is undetermined;
+* the input goes through the public API (``vidcolor.Colorizer.colorize_frames``);
+* **color is scored against the true lightness**: the output's Lab ab is put on the true
+  L (the input luma is degraded on purpose), and the gray baseline is the true L with ab 0.
+  PSNR (RGB, full resolution) gain over that baseline, on the hint frame and on the others;
+* **hint persistence**: each hint centre is followed through the clip by a reference track
+  (DIS flow on the *clean true* luma at full resolution). On a frame where the true ab
+  there is still within 12 of the hint's ab (the hinted content is visible there), the
+  hint *holds* when the output ab (mean over a 5x5 patch) is within 12 of the hint's ab.
+  Persistence is held / visible over frames 1.. (the hint frame itself is excluded), for
+  random and plain hints separately;
+* a **pan** case (``--pan A B``): a window slides from clip A onto clip B (placed side by
+  side, each playing) and holds on B; hints only on frame 0 (all A). The frames fully on B
+  are new content: their gain over gray must be >= 0.
+
+Usage::
+
+    OMP_WAIT_POLICY=PASSIVE nice -n 10 .venv/bin/python benchmarks/film_propagation.py \\
+        ../shared/data/video/davis/{blackswan,camel,car-roundabout,cows,dog}.mp4 \\
+        --pan ../shared/data/video/davis/blackswan.mp4 ../shared/data/video/davis/cows.mp4 \\
+        --max-frames 40 --out film.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from degrade import degrade_frames, read_frames, to_gray  # noqa: E402
+
+from vidcolor.color import lab_to_rgb, rgb_to_lab  # noqa: E402
+
+POINTS = 20
+PATCH = 0.0125
+HOLD = 12.0
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR of two uint8 images, dB (capped at 100)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 100.0 if mse <= 1e-10 else 10.0 * math.log10(255.0**2 / mse)
+
+
+def patch_ab(lab: np.ndarray, x: float, y: float, side: int) -> np.ndarray:
+    """Mean ab of ``lab`` over a ``side`` square centred at pixel ``(x, y)``."""
+    h, w = lab.shape[:2]
+    top = int(np.clip(round(y - side / 2), 0, h - side))
+    left = int(np.clip(round(x - side / 2), 0, w - side))
+    return lab[top:top + side, left:left + side, 1:].reshape(-1, 2).mean(axis=0)
+
+
+def random_points(lab: np.ndarray, rng: np.random.Generator, n: int) -> list[dict]:
+    h, w = lab.shape[:2]
+    side = max(1, round(PATCH * min(h, w)))
+    out = []
+    for _ in range(n):
+        top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+        cx, cy = left + side / 2, top + side / 2
+        out.append(_point(lab, cx, cy, side, "random"))
+    return out
+
+
+def plain_points(lab: np.ndarray, gray: np.ndarray, n: int) -> list[dict]:
+    """``n`` hints on the plainest places: lowest local contrast, at least 1/8 frame apart."""
+    h, w = gray.shape
+    side = max(1, round(PATCH * min(h, w)))
+    g = gray.astype(np.float32)
+    k = max(3, (min(h, w) // 24) | 1)
+    mean = cv2.blur(g, (k, k))
+    std = np.sqrt(np.maximum(cv2.blur(g * g, (k, k)) - mean * mean, 0))
+    margin = k
+    std[:margin], std[-margin:], std[:, :margin], std[:, -margin:] = 1e9, 1e9, 1e9, 1e9
+    apart = min(h, w) / 8
+    out: list[dict] = []
+    order = np.argsort(std, axis=None)
+    for flat in order[: h * w // 4]:
+        y, x = divmod(int(flat), w)
+        if all((x - p["px"]) ** 2 + (y - p["py"]) ** 2 > apart**2 for p in out):
+            out.append(_point(lab, x + 0.5, y + 0.5, side, "plain"))
+            if len(out) == n:
+                break
+    return out
+
+
+def _point(lab: np.ndarray, cx: float, cy: float, side: int, kind: str) -> dict:
+    h, w = lab.shape[:2]
+    a, b = patch_ab(lab, cx, cy, side)
+    return {"x": cx / w, "y": cy / h, "ab": [round(float(a), 3), round(float(b), 3)],
+            "size": PATCH, "kind": kind, "px": cx, "py": cy}
+
+
+def reference_tracks(true_gray: list[np.ndarray], points: list[dict]) -> np.ndarray:
+    """Each point's position in every frame, along DIS flow of the clean true luma."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    xy = np.array([[p["px"], p["py"]] for p in points], np.float32)
+    h, w = true_gray[0].shape
+    out = [xy.copy()]
+    for a, b in zip(true_gray[:-1], true_gray[1:], strict=True):
+        flow = dis.calc(a, b, None)
+        d = cv2.remap(flow, xy[:, 0:1].T - 0.5, xy[:, 1:2].T - 0.5, cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REPLICATE).reshape(-1, 2)
+        xy = xy + d
+        out.append(xy.copy())
+    return np.stack(out)  # (T, N, 2), may leave the frame
+
+
+def score(truth: list[np.ndarray], output: list[np.ndarray], points: list[dict],
+          tracks: np.ndarray | None, hint_frames: set[int],
+          new_content: set[int] | None = None) -> dict:
+    """Gains against the true lightness, and persistence at the reference tracks."""
+    h, w = output[0].shape[:2]
+    side = 5
+    gains: dict[str, list[float]] = {"hint": [], "other": [], "new": []}
+    held = {"random": [0, 0], "plain": [0, 0]}
+    hint_ab = np.array([p["ab"] for p in points], np.float32)
+    for t, (true_rgb, out_rgb) in enumerate(zip(truth, output, strict=True)):
+        true_rgb = true_rgb[:h, :w]
+        true_lab = rgb_to_lab(true_rgb)
+        out_lab = rgb_to_lab(out_rgb)
+        mixed = np.concatenate([true_lab[..., :1], out_lab[..., 1:]], axis=2)
+        gray = np.concatenate([true_lab[..., :1], np.zeros_like(true_lab[..., 1:])], axis=2)
+        gain = psnr(lab_to_rgb(mixed), true_rgb) - psnr(lab_to_rgb(gray), true_rgb)
+        group = "hint" if t in hint_frames else "other"
+        gains[group].append(gain)
+        if new_content is not None and t in new_content:
+            gains["new"].append(gain)
+        if tracks is None or t in hint_frames:
+            continue
+        for j, p in enumerate(points):
+            x, y = tracks[t, j]
+            if not (0 <= x < w and 0 <= y < h):
+                continue
+            if np.linalg.norm(patch_ab(true_lab, x, y, side) - hint_ab[j]) > HOLD:
+                continue  # the hinted content is not (or no longer) there
+            held[p["kind"]][1] += 1
+            if np.linalg.norm(patch_ab(out_lab, x, y, side) - hint_ab[j]) <= HOLD:
+                held[p["kind"]][0] += 1
+
+    def mean(v: list[float]) -> float | None:
+        return float(np.mean(v)) if v else None
+
+    res = {f"gain_{k}": mean(v) for k, v in gains.items()}
+    for kind, (ok, total) in held.items():
+        res[f"persist_{kind}"] = ok / total if total else None
+        res[f"visible_{kind}"] = total
+    ok = held["random"][0] + held["plain"][0]
+    total = held["random"][1] + held["plain"][1]
+    res["persist_all"] = ok / total if total else None
+    return res
+
+
+def pan_clip(a: list[np.ndarray], b: list[np.ndarray], n: int) -> tuple[list, set[int]]:
+    """A window panning from clip ``a`` onto clip ``b``: 1/6 hold, 1/2 pan, 1/3 hold."""
+    h, w = a[0].shape[:2]
+    hold, pan = n // 6, n // 2
+    frames, new = [], set()
+    for t in range(n):
+        fa = a[min(t, len(a) - 1)]
+        fb = cv2.resize(b[min(t, len(b) - 1)], (w, h), interpolation=cv2.INTER_AREA)
+        canvas = np.concatenate([fa, fb], axis=1)
+        off = int(round(np.clip((t - hold) / pan, 0, 1) * w))
+        frames.append(np.ascontiguousarray(canvas[:, off:off + w]))
+        if off >= w:
+            new.add(t)
+    return frames, new
+
+
+def run(colorizer, name: str, truth: list[np.ndarray], args, new: set[int] | None = None,
+        tracks_needed: bool = True) -> list[dict]:
+    rng = np.random.default_rng(args.seed)
+    true_gray = [to_gray(f) for f in truth]
+    lab0 = rgb_to_lab(truth[0])
+    points = random_points(lab0, rng, POINTS) + plain_points(lab0, true_gray[0], args.plain)
+    doc = {"version": 1, "frame": 0,
+           "points": [{k: p[k] for k in ("x", "y", "ab", "size")} for p in points]}
+    tracks = reference_tracks(true_gray, points) if tracks_needed else None
+    rows = []
+    for version in ("clean", "film"):
+        grays = true_gray if version == "clean" else degrade_frames(
+            truth, args.strength, args.seed)
+        started = time.perf_counter()
+        output = list(colorizer.colorize_frames(grays, hints={0: doc},
+                                                temporal=not args.no_temporal))
+        seconds = time.perf_counter() - started
+        row = {"clip": name, "input": version, "frames": len(output),
+               "seconds": round(seconds, 1)}
+        row.update(score(truth, output, points, tracks, {0}, new))
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr)
+    return rows
+
+
+def fmt(v: float | None, pct: bool = False) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.0%}" if pct else f"{v:+.2f}"
+
+
+def print_table(rows: list[dict]) -> None:
+    print("| clip | input | gain hint | gain other | other/hint | new content | "
+          "persist random | persist plain | persist all |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        ratio = r["gain_other"] / r["gain_hint"] if r["gain_hint"] else None
+        print(f"| {r['clip']} | {r['input']} | {fmt(r['gain_hint'])} | {fmt(r['gain_other'])} "
+              f"| {fmt(ratio, True)} | {fmt(r['gain_new'])} | {fmt(r['persist_random'], True)} "
+              f"| {fmt(r['persist_plain'], True)} | {fmt(r['persist_all'], True)} |")
+
+
+def summary(rows: list[dict]) -> dict:
+    out: dict = {}
+    for version in ("clean", "film"):
+        single = [r for r in rows if r["input"] == version and r["clip"] != "pan"]
+        if single:
+            hint = float(np.mean([r["gain_hint"] for r in single]))
+            other = float(np.mean([r["gain_other"] for r in single]))
+            vis = sum(r["visible_random"] + r["visible_plain"] for r in single)
+            held = sum((r["persist_random"] or 0) * r["visible_random"]
+                       + (r["persist_plain"] or 0) * r["visible_plain"] for r in single)
+            out[version] = {"gain_hint": hint, "gain_other": other,
+                            "other_over_hint": other / hint if hint else None,
+                            "persistence": held / vis if vis else None}
+    if "clean" in out and "film" in out and out["clean"]["gain_other"]:
+        out["film_other_over_clean_other"] = (out["film"]["gain_other"]
+                                              / out["clean"]["gain_other"])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("clips", nargs="*", type=Path)
+    parser.add_argument("--pan", nargs=2, type=Path, metavar=("CLIP_A", "CLIP_B"))
+    parser.add_argument("--max-frames", type=int, default=40)
+    parser.add_argument("--plain", type=int, default=5, help="hints on plain places")
+    parser.add_argument("--strength", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--weights", default="default")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--no-temporal", action="store_true")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import vidcolor
+
+    colorizer = vidcolor.Colorizer(args.weights, args.device, batch_size=args.batch_size)
+    rows: list[dict] = []
+    for path in args.clips:
+        truth, _ = read_frames(path, args.max_frames)
+        rows += run(colorizer, path.stem, truth, args)
+    if args.pan:
+        a, _ = read_frames(args.pan[0], args.max_frames)
+        b, _ = read_frames(args.pan[1], args.max_frames)
+        frames, new = pan_clip(a, b, min(len(a), len(b)))
+        rows += run(colorizer, "pan", frames, args, new, tracks_needed=True)
+    print_table(rows)
+    summ = summary(rows)
+    print(json.dumps(summ, indent=1))
+    if args.out:
+        args.out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
+                                        "rows": rows, "summary": summ}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
