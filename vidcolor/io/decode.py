@@ -6,7 +6,7 @@ Two iterators over the first video stream of a file:
   It reads the Y plane directly (no colour conversion), so it costs little more than the
   decode itself. This is what analysis, flow and the network see.
 * :func:`iter_video_frames` yields the Y plane exactly as the file stores it (limited or
-  full range, 8 bits) for the encoder, which writes it back untouched.
+  full range, at its own bit depth) for the encoder, which writes it back untouched.
 
 Both close their container in ``finally`` and can run in a worker thread with a bounded
 queue (``prefetch=N``, or wrap them in :class:`vidcolor.workers.BoundedPrefetch`).
@@ -76,18 +76,33 @@ class VideoPlane:
     """One decoded frame's Y plane, as the encoder needs it.
 
     Attributes:
-        y: ``(H, W)`` uint8 Y plane exactly as the file stores it (limited range 16..235
-            or full range 0..255, see ``full_range``); deeper formats are rounded to 8 bits.
+        y: ``(H, W)`` Y plane exactly as the file stores it: uint8 at 8 bits, uint16
+            codes (LSB-aligned) at 9 to 16 bits; limited range (16..235 scaled by
+            ``2**(bit_depth-8)``) or full range, see ``full_range``.
         full_range: whether ``y`` is full range.
+        bit_depth: bits per sample of ``y``.
     """
 
     y: np.ndarray
     full_range: bool
+    bit_depth: int = 8
 
     @property
     def gray(self) -> np.ndarray:
-        """``(H, W)`` uint8 full-range (0..255) gray of this frame."""
-        return self.y if self.full_range else luma_to_full_range(self.y, 8)
+        """``(H, W)`` uint8 full-range (0..255) gray of this frame (the network's view)."""
+        if self.bit_depth == 8:
+            return self.y if self.full_range else luma_to_full_range(self.y, 8)
+        return luma_lut(self.bit_depth, self.full_range)[self.y]
+
+    @property
+    def luma(self) -> np.ndarray:
+        """``(H, W)`` float32 full-range luma in [0, 1] at the stored precision."""
+        top = float((1 << self.bit_depth) - 1)
+        y = self.y.astype(np.float32)
+        if self.full_range:
+            return y * (1.0 / top)
+        scale = float(1 << (self.bit_depth - 8))
+        return np.clip((y - 16.0 * scale) * (1.0 / (219.0 * scale)), 0.0, 1.0)
 
 
 # ----------------------------------------------------------------------------- pure helpers
@@ -210,25 +225,35 @@ def frame_gray(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.
 
 
 def frame_y_plane(frame: av.VideoFrame) -> VideoPlane:
-    """The Y plane of a decoded frame as stored, rounded to 8 bits.
+    """The Y plane of a decoded frame as stored, at its own bit depth.
 
     Args:
         frame: a decoded PyAV video frame of any pixel format.
 
     Returns:
-        A VideoPlane: ``(H, W)`` uint8 codes and whether they are full range. Formats
-        without a Y plane (RGB, palette) give their full-range gray.
+        A VideoPlane: ``(H, W)`` codes (uint8, or uint16 above 8 bits), whether they are
+        full range, and their bit depth. Formats without a Y plane (RGB, palette) give
+        their full-range gray (16-bit gray from swscale, at the format's depth, for deep
+        RGB such as 16-bit PNG/TIFF or 10-bit DPX).
     """
     full = is_full_range(frame.format.name, int(frame.color_range))
     planar = _plane_array(frame)
     if planar is None:
-        return VideoPlane(_gray_via_swscale(frame), True)
+        comps = frame.format.components
+        bits = max((c.bits for c in comps), default=8)
+        if bits <= 8 or bits > 16:
+            return VideoPlane(_gray_via_swscale(frame), True, 8)
+        gray = frame.reformat(format="gray16le", dst_color_range=2)
+        plane = gray.planes[0]
+        arr = np.frombuffer(plane, np.uint16).reshape(plane.height, plane.line_size // 2)
+        arr = arr[:, : gray.width]
+        if bits < 16:
+            arr = (arr.astype(np.uint32) * ((1 << bits) - 1) + 32767) // 65535
+        return VideoPlane(arr.astype(np.uint16), True, bits)
     codes, bits = planar
     if bits == 8:
-        return VideoPlane(codes.copy(), full)
-    shift = bits - 8
-    rounded = (codes.astype(np.uint32) + (1 << (shift - 1))) >> shift
-    return VideoPlane(np.minimum(rounded, 255).astype(np.uint8), full)
+        return VideoPlane(codes.copy(), full, 8)
+    return VideoPlane(np.ascontiguousarray(codes, np.uint16), full, bits)
 
 
 def _gray_via_swscale(frame: av.VideoFrame) -> np.ndarray:
@@ -487,8 +512,9 @@ def iter_video_frames(
         prefetch: if > 0, decode in a worker thread at most this many frames ahead.
 
     Yields:
-        ``(FrameTime, VideoPlane)``: ``plane.y`` is ``(H, W)`` uint8 as stored (limited
-        or full range per ``plane.full_range``); ``plane.gray`` is its full-range gray.
+        ``(FrameTime, VideoPlane)``: ``plane.y`` is ``(H, W)`` as stored (uint8, or
+        uint16 above 8 bits; limited or full range per ``plane.full_range``);
+        ``plane.gray`` is its 8-bit full-range gray, ``plane.luma`` its full precision.
         Pass ``plane.y`` to :meth:`vidcolor.io.encode.VideoWriter.write`.
 
     Raises:

@@ -85,6 +85,10 @@ class VideoInfo:
         color_primaries: AVColorPrimaries number of the first frame.
         color_trc: AVColorTransferCharacteristic number of the first frame.
         interlaced: the first frame carries the interlaced flag.
+        field_order: ``"tt"`` (top field first), ``"bb"``, ``"progressive"`` or
+            ``"unknown"``, from the interlaced and top-field-first flags of the first frame.
+        timecode: the start timecode (``"HH:MM:SS:FF"``, ``;`` for drop frame) of a MOV,
+            MXF, MKV or DPX source, or None.
         video_stream_index: index of the video stream used (the first one) in the container.
         audio: every audio stream, in container order.
         metadata: container-level tags (title, comment, creation_time ...).
@@ -110,6 +114,8 @@ class VideoInfo:
     color_trc: int
     interlaced: bool
     video_stream_index: int
+    field_order: str = "progressive"
+    timecode: str | None = None
     audio: tuple[AudioStreamInfo, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict, hash=False)
     video_metadata: dict[str, str] = field(default_factory=dict, hash=False)
@@ -271,10 +277,36 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> VideoInfo
         color_trc=int(first.color_trc),
         interlaced=bool(first.interlaced_frame),
         video_stream_index=stream.index,
+        field_order=_field_order(first),
+        timecode=find_timecode(container, stream, first),
         audio=audio,
         metadata=dict(container.metadata),
         video_metadata=dict(stream.metadata),
     )
+
+
+def _field_order(frame: av.VideoFrame) -> str:
+    if not frame.interlaced_frame:
+        return "progressive"
+    return "tt" if getattr(frame, "top_field_first", True) else "bb"
+
+
+def find_timecode(container, stream, frame: av.VideoFrame | None = None) -> str | None:
+    """The start timecode a source carries, or None.
+
+    Looked for where FFmpeg's demuxers put it: the container's tags (MXF, Matroska), the
+    video stream's, a ``tmcd`` data stream's (MOV/MP4), and the first frame's metadata
+    (the DPX and EXR decoders export the header's timecode there).
+    """
+    places = [container.metadata, stream.metadata]
+    places += [s.metadata for s in container.streams if s is not stream]
+    if frame is not None:
+        places.append(getattr(frame, "metadata", None) or {})
+    for tags in places:
+        for key, value in tags.items():
+            if key.lower() == "timecode" and value:
+                return str(value)
+    return None
 
 
 def select_video_stream(container: av.container.InputContainer):

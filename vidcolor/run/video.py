@@ -30,6 +30,7 @@ from vidcolor.frames import ColoredFrame, FrameTime, working_shape
 from vidcolor.hints.format import HintSet
 from vidcolor.io.decode import DecodeReport, iter_luma, iter_video_frames
 from vidcolor.io.encode import VideoWriter
+from vidcolor.io.formats import check_output_format
 from vidcolor.io.probe import VideoInfo, probe
 from vidcolor.options import RunOptions
 from vidcolor.progress import Progress
@@ -264,8 +265,6 @@ def encode(job: VideoJob, work: WorkFolder, analysis: Analysis, model: ChromaMod
                                prefetch=QUEUE_DEPTH)
     try:
         with VideoWriter(job.dst, info, job.options.encode) as writer:
-            chroma_size = (info.width, info.height) if writer.pix_fmt == "yuv444p" else (
-                (info.width + 1) // 2, (info.height + 1) // 2)
             with BoundedSink(lambda item: writer.write(*item), QUEUE_DEPTH,
                              name="vidcolor-encode") as sink:
                 for frame_time, plane in source:
@@ -281,8 +280,11 @@ def encode(job: VideoJob, work: WorkFolder, analysis: Analysis, model: ChromaMod
                         store = work.shot_chroma(shot, job.shape)
                     ab = store.read(index - shot.start).astype(np.float32)
                     gray = plane.gray
-                    u, v = compose_chroma(gray, ab, chroma_size, matrix=writer.matrix,
-                                          full_range=writer.full_range, backend=backend)
+                    deep = plane.bit_depth > 8 or writer.bit_depth > 8
+                    u, v = compose_chroma(gray, ab, writer.chroma_size, matrix=writer.matrix,
+                                          full_range=writer.full_range, backend=backend,
+                                          luma=plane.luma if deep else None,
+                                          bit_depth=writer.bit_depth)
                     sink.put((frame_time, plane.y, u, v))
                     written += 1
                     if on_frame is not None:
@@ -351,6 +353,7 @@ def run_video(
     progress = progress if progress is not None else Progress()
     cancel = cancel if cancel is not None else CancelToken()
     src, dst = check_paths(src, dst, overwrite=options.encode.overwrite)
+    check_output_format(dst, options.encode.codec, options.encode.lossless)  # before any work
     t0 = time.monotonic()
     info = probe(src)
     if info.frame_count is not None and isinstance(hints, HintSet):
