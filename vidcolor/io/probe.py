@@ -247,6 +247,8 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> VideoInfo
             path=path,
             field="codec",
         )
+    ctx = stream.codec_context  # the container's colour tags, before a decoder updates them
+    tags = (ctx.colorspace, ctx.color_primaries, ctx.color_trc)
     first = _first_frame(path, container, stream)
     time_base = stream.time_base or Fraction(1, 90000)
     rate = stream.average_rate or stream.guessed_rate or None
@@ -272,9 +274,9 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> VideoInfo
         pix_fmt=fmt.name,
         bit_depth=fmt.components[0].bits if fmt.components else 8,
         color_range=int(first.color_range),
-        colorspace=int(first.colorspace),
-        color_primaries=int(first.color_primaries),
-        color_trc=int(first.color_trc),
+        colorspace=_tag(first.colorspace, tags[0]),
+        color_primaries=_tag(first.color_primaries, tags[1]),
+        color_trc=_tag(first.color_trc, tags[2]),
         interlaced=bool(first.interlaced_frame),
         video_stream_index=stream.index,
         field_order=_field_order(first),
@@ -283,6 +285,14 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> VideoInfo
         metadata=dict(container.metadata),
         video_metadata=dict(stream.metadata),
     )
+
+
+def _tag(frame_value, stream_value) -> int:
+    """A colour tag: the frame's, else the container's (ProRes frames may leave it unset)."""
+    value = int(frame_value)
+    if value == 2 and stream_value is not None and int(stream_value) not in (0, 2):
+        return int(stream_value)
+    return value
 
 
 def _field_order(frame: av.VideoFrame) -> str:

@@ -1,0 +1,125 @@
+"""Archival input and output: bit depth, chroma layout, codecs, colour tags, timecode.
+
+Each input is generated here (PyAV writes 10-bit FFV1, x264 and ProRes) and each output is
+checked through an independent PyAV read (``media.read_deep``): depth, subsampling, the
+raw Y codes, colour tags and the start timecode.
+"""
+
+from __future__ import annotations
+
+import media
+import numpy as np
+import pytest
+from test_run import random_colorizer
+
+from vidcolor.errors import InputError
+from vidcolor.io.formats import check_output_format, output_pix_fmt
+
+
+@pytest.fixture(scope="module")
+def colorizer():
+    return random_colorizer()
+
+
+HINTS = {0: {"version": 1, "points": [{"x": 0.5, "y": 0.5, "color": "#d02020", "size": 0.3}]}}
+
+
+@pytest.mark.parametrize(
+    ("codec", "pix_fmt", "options", "out", "out_codec", "lossless"),
+    [
+        ("ffv1", "yuv420p10le", {}, "o.mkv", None, True),
+        ("ffv1", "yuv422p12le", {}, "o.mkv", "ffv1", False),
+        ("ffv1", "yuv444p16le", {}, "o.mkv", "ffv1", False),
+        ("libx264", "yuv420p10le", {"qp": "0"}, "o.mp4", None, True),
+        ("libx264", "yuv444p10le", {"qp": "0"}, "o.mkv", "x264", True),
+        ("prores_ks", "yuv422p10le", {"profile": "3"}, "o.mov", "prores", False),
+    ],
+)
+def test_depth_subsampling_luma_tags_and_timecode_kept(tmp_path, colorizer, codec, pix_fmt,
+                                                       options, out, out_codec, lossless):
+    src, luma = media.make_deep_clip(tmp_path / f"in_{codec}.mkv" if codec != "prores_ks"
+                                     else tmp_path / "in.mov", codec=codec, pix_fmt=pix_fmt,
+                                     options=options)
+    dst = tmp_path / out
+    colorizer.colorize_video(src, dst, HINTS, codec=out_codec, lossless=lossless)
+    got, given = media.read_deep(dst), media.read_deep(src)
+    assert got["pix_fmt"] == pix_fmt and got["bits"] == given["bits"]
+    assert (got["range"], got["colorspace"], got["primaries"], got["trc"]) == (1, 1, 1, 1)
+    assert got["timecode"] == "01:02:03:04"
+    if codec == "prores_ks":  # lossy on both sides: the luma is the decoded input's, re-coded
+        err = np.abs(got["y"].astype(int) - given["y"].astype(int))
+        assert err.mean() < 4  # of 1023 codes
+    else:
+        np.testing.assert_array_equal(got["y"], given["y"])  # every bit of the luma
+        np.testing.assert_array_equal(given["y"], luma)
+    u = got_chroma_spread(dst)
+    assert u > 0  # colored: the chroma is not flat neutral
+
+
+def got_chroma_spread(path) -> float:
+    import av
+    with av.open(str(path)) as c:
+        frame = next(c.decode(video=0))
+        plane = frame.planes[1]
+        bits = frame.format.components[1].bits
+        arr = np.frombuffer(plane, np.uint16 if bits > 8 else np.uint8)
+        return float(np.abs(arr.astype(float) - (1 << (bits - 1))).max())
+
+
+def test_eight_bit_source_into_prores_is_ten_bit_422_hq(tmp_path, colorizer, make_clip):
+    src = make_clip("in8.mp4")
+    dst = tmp_path / "o.mov"
+    colorizer.colorize_video(src, dst, codec="prores")
+    got = media.read_deep(dst)
+    assert got["codec"] == "prores" and got["pix_fmt"] == "yuv422p10le"
+    shifted = media.read_deep(src)["y"] << 2
+    assert np.abs(got["y"].astype(int) - shifted.astype(int)).mean() < 4
+
+
+@pytest.mark.parametrize(
+    ("codec", "src", "want"),
+    [
+        ("prores_ks", "yuv420p", "yuv422p10le"),
+        ("prores_ks", "yuv444p12le", "yuv444p10le"),
+        ("libx264", "yuv422p10le", "yuv422p10le"),
+        ("libx264", "yuv420p12le", "yuv420p10le"),
+        ("libx265", "yuv444p12le", "yuv444p12le"),
+        ("ffv1", "yuv420p16le", "yuv420p16le"),
+        ("libvpx-vp9", "yuv420p10le", "yuv420p"),
+        ("dnxhd", "yuv420p10le", "yuv422p10le"),
+        ("libx264", "rgb48be", "yuv420p16le"[:0] + "yuv420p10le"),
+    ],
+)
+def test_output_pix_fmt_keeps_what_the_codec_allows(codec, src, want):
+    import av
+    bits = av.VideoFormat(src).components[0].bits
+    assert output_pix_fmt(codec, 64, 48, src, bits) == want
+
+
+@pytest.mark.parametrize(
+    ("out", "codec", "lossless", "match"),
+    [
+        ("o.mp4", "prores", False, "found codec 'prores' in a .mp4 file; expected one of"),
+        ("o.webm", "x264", False, "found codec 'x264' in a .webm file"),
+        ("o.mov", "ffv1", False, "found codec 'ffv1' in a .mov file"),
+        ("o.mkv", "prores", True, "lossy only"),
+        ("o.avi", None, False, "unsupported output extension"),
+    ],
+)
+def test_impossible_combination_is_one_line_before_any_work(tmp_path, out, codec, lossless,
+                                                            match):
+    with pytest.raises(InputError, match=match) as info:
+        check_output_format(tmp_path / out, codec, lossless)
+    assert "\n" not in info.value.one_line()
+
+
+def test_lossless_picks_ffv1_in_mkv_and_x264_qp0_in_mp4(tmp_path):
+    assert check_output_format(tmp_path / "a.mkv", None, True).codec == "ffv1"
+    assert check_output_format(tmp_path / "a.mp4", None, True).codec == "libx264"
+
+
+def test_bad_combination_refused_before_the_input_is_read(tmp_path, colorizer, make_clip):
+    src = make_clip("in.mp4")
+    with pytest.raises(InputError, match="codec"):
+        colorizer.colorize_video(src, tmp_path / "o.mp4", codec="prores")
+    assert not (tmp_path / "o.mp4.vidcolor-work").exists()
