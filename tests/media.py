@@ -651,3 +651,25 @@ def read_deep(path: str | Path) -> dict:
                 "primaries": tag(first.color_primaries, header[1]),
                 "trc": tag(first.color_trc, header[2]),
                 "timecode": timecode, "codec": stream.codec_context.name}
+
+
+def make_image_sequence(folder: str | Path, *, ext: str = ".png", frames: int = 5,
+                        start: int = 100, size: tuple[int, int] = (64, 48), digits: int = 6,
+                        skip: int | None = None) -> tuple[Path, np.ndarray]:
+    """Write a numbered 16-bit gray scan with OpenCV (PNG or TIFF), as 3-channel images.
+
+    Args:
+        skip: a frame number left out (a gap), or None.
+
+    Returns:
+        ``(folder, luma)``: the folder and the ``(frames, H, W)`` uint16 values written.
+    """
+    import cv2
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    luma = deep_luma(frames, size, 16, full_range=True)
+    for i, y in enumerate(luma):
+        if start + i != skip:
+            cv2.imwrite(str(folder / f"{start + i:0{digits}d}{ext}"), np.repeat(y[..., None], 3, 2))
+    return folder, luma

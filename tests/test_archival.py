@@ -7,12 +7,14 @@ raw Y codes, colour tags and the start timecode.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import media
 import numpy as np
 import pytest
 from test_run import random_colorizer
 
-from vidcolor.errors import InputError
+from vidcolor.errors import DecodeError, InputError
 from vidcolor.io.formats import check_output_format, output_pix_fmt
 
 
@@ -123,3 +125,34 @@ def test_bad_combination_refused_before_the_input_is_read(tmp_path, colorizer, m
     with pytest.raises(InputError, match="codec"):
         colorizer.colorize_video(src, tmp_path / "o.mp4", codec="prores")
     assert not (tmp_path / "o.mp4.vidcolor-work").exists()
+
+
+# --------------------------------------------------------------------------- image sequences
+
+
+@pytest.mark.parametrize(("ext", "as_pattern"), [(".png", True), (".tif", False)])
+def test_sixteen_bit_sequence_in_exact_luma_out(tmp_path, colorizer, ext, as_pattern):
+    folder, luma = media.make_image_sequence(tmp_path / "scan", ext=ext)
+    src = folder / f"%06d{ext}" if as_pattern else folder
+    dst = tmp_path / "o.mkv"
+    report = colorizer.colorize_video(src, dst, HINTS, lossless=True, fps="24000/1001")
+    assert report.frames == 5
+    got = media.read_deep(dst)
+    assert got["codec"] == "ffv1" and got["pix_fmt"] == "yuv420p16le" and got["range"] == 2
+    np.testing.assert_array_equal(got["y"], luma)  # all 16 bits of the scan's gray
+    import av
+    with av.open(str(dst)) as c:
+        assert c.streams.video[0].average_rate == Fraction(24000, 1001)
+
+
+def test_sequence_gap_names_the_missing_frame(tmp_path, colorizer):
+    folder, _ = media.make_image_sequence(tmp_path / "scan", skip=102)
+    with pytest.raises(DecodeError, match=r"frame 102 \(000102.png\) is missing"):
+        colorizer.colorize_video(folder / "%06d.png", tmp_path / "o.mkv")
+    assert not (tmp_path / "o.mkv").exists()
+
+
+def test_folder_without_images_is_one_line(tmp_path, colorizer):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DecodeError, match="without numbered images"):
+        colorizer.colorize_video(tmp_path / "empty", tmp_path / "o.mkv")

@@ -233,8 +233,8 @@ def frame_y_plane(frame: av.VideoFrame) -> VideoPlane:
     Returns:
         A VideoPlane: ``(H, W)`` codes (uint8, or uint16 above 8 bits), whether they are
         full range, and their bit depth. Formats without a Y plane (RGB, palette) give
-        their full-range gray (16-bit gray from swscale, at the format's depth, for deep
-        RGB such as 16-bit PNG/TIFF or 10-bit DPX).
+        their full-range gray (for deep RGB such as 16-bit PNG/TIFF or 10-bit DPX, the
+        BT.709 luma of the 16-bit RGB at the format's depth: exact for gray scans).
     """
     full = is_full_range(frame.format.name, int(frame.color_range))
     planar = _plane_array(frame)
@@ -243,10 +243,10 @@ def frame_y_plane(frame: av.VideoFrame) -> VideoPlane:
         bits = max((c.bits for c in comps), default=8)
         if bits <= 8 or bits > 16:
             return VideoPlane(_gray_via_swscale(frame), True, 8)
-        gray = frame.reformat(format="gray16le", dst_color_range=2)
-        plane = gray.planes[0]
-        arr = np.frombuffer(plane, np.uint16).reshape(plane.height, plane.line_size // 2)
-        arr = arr[:, : gray.width]
+        # Luma of the 16-bit RGB at full precision (exact for gray scans, R = G = B).
+        rgb = frame.to_ndarray(format="rgb48le").astype(np.float32)
+        luma = rgb[..., 0] * 0.2126 + rgb[..., 1] * 0.7152 + rgb[..., 2] * 0.0722
+        arr = np.clip(np.floor(luma + 0.5), 0, 65535).astype(np.uint32)
         if bits < 16:
             arr = (arr.astype(np.uint32) * ((1 << bits) - 1) + 32767) // 65535
         return VideoPlane(arr.astype(np.uint16), True, bits)
@@ -271,6 +271,7 @@ def iter_frames(
     *,
     strict: bool = False,
     report: DecodeReport | None = None,
+    rate: Fraction | None = None,
 ) -> Iterator[tuple[FrameTime, av.VideoFrame]]:
     """Decode the first video stream, yielding every frame with its time.
 
@@ -284,6 +285,7 @@ def iter_frames(
         strict: raise DecodeError at the first packet that fails to decode, or frame the
             decoder flags as corrupt, instead of filling/passing it on.
         report: collects what was filled, concealed or dropped.
+        rate: frames per second of an image-sequence input (default 24).
 
     Yields:
         ``(FrameTime(index, pts, time_base), frame)``; ``index`` counts from 0 with no gap.
@@ -294,7 +296,7 @@ def iter_frames(
     """
     path = Path(path)
     report = report if report is not None else DecodeReport()
-    container = open_input(path)
+    container = open_input(path, rate)
     try:
         stream = select_video_stream(container)
         if stream is None:
@@ -454,13 +456,13 @@ def _synth_pts(index: int, rate, time_base: Fraction, last_pts: int | None) -> i
     return pts
 
 
-def _iter_luma(path, size, strict, report):
-    for time, frame in iter_frames(path, strict=strict, report=report):
+def _iter_luma(path, size, strict, report, rate):
+    for time, frame in iter_frames(path, strict=strict, report=report, rate=rate):
         yield time, frame_gray(frame, size)
 
 
-def _iter_planes(path, strict, report):
-    for time, frame in iter_frames(path, strict=strict, report=report):
+def _iter_planes(path, strict, report, rate):
+    for time, frame in iter_frames(path, strict=strict, report=report, rate=rate):
         yield time, frame_y_plane(frame)
 
 
@@ -471,6 +473,7 @@ def iter_luma(
     strict: bool = False,
     report: DecodeReport | None = None,
     prefetch: int = 0,
+    rate: Fraction | None = None,
 ) -> Iterator[tuple[FrameTime, np.ndarray]]:
     """Stream every frame's full-range gray, optionally at a working size.
 
@@ -483,6 +486,7 @@ def iter_luma(
         prefetch: if > 0, decode in a worker thread at most this many frames ahead; the
             returned iterator then has ``close()``, call it (or use ``with``) if you stop
             early.
+        rate: frames per second of an image-sequence input (default 24).
 
     Yields:
         ``(FrameTime, gray)``: gray is ``(H, W)`` uint8 in 0..255, limited-range streams
@@ -492,7 +496,7 @@ def iter_luma(
     Raises:
         DecodeError: as :func:`iter_frames`.
     """
-    it = _iter_luma(path, size, strict, report)
+    it = _iter_luma(path, size, strict, report, rate)
     return BoundedPrefetch(it, prefetch, name="vidcolor-decode-luma") if prefetch > 0 else it
 
 
@@ -502,6 +506,7 @@ def iter_video_frames(
     strict: bool = False,
     report: DecodeReport | None = None,
     prefetch: int = 0,
+    rate: Fraction | None = None,
 ) -> Iterator[tuple[FrameTime, VideoPlane]]:
     """Stream every frame's Y plane as stored, for the encoder to write back untouched.
 
@@ -510,6 +515,7 @@ def iter_video_frames(
         strict: raise on a packet that fails to decode instead of filling the frame.
         report: collects filled/concealed frames (see DecodeReport).
         prefetch: if > 0, decode in a worker thread at most this many frames ahead.
+        rate: frames per second of an image-sequence input (default 24).
 
     Yields:
         ``(FrameTime, VideoPlane)``: ``plane.y`` is ``(H, W)`` as stored (uint8, or
@@ -520,7 +526,7 @@ def iter_video_frames(
     Raises:
         DecodeError: as :func:`iter_frames`.
     """
-    it = _iter_planes(path, strict, report)
+    it = _iter_planes(path, strict, report, rate)
     return BoundedPrefetch(it, prefetch, name="vidcolor-decode") if prefetch > 0 else it
 
 

@@ -345,7 +345,7 @@ class VideoWriter:
                 field="codec",
             ) from exc
         self._stream = stream
-        if self.copy_audio:
+        if self.copy_audio and info.sequence is None:  # an image sequence has no sound
             self._copier = _StreamCopier(info.path, self._out, self.audio_codec)
             self.audio_mode = self._copier.modes
             self.subtitle_mode = self._copier.subtitle_modes

@@ -17,6 +17,7 @@ from pathlib import Path
 import av
 
 from vidcolor.errors import DecodeError
+from vidcolor.io.sequence import ImageSequence, find_sequence, open_sequence
 
 # AVColorRange values (libavutil/pixfmt.h).
 RANGE_UNSPECIFIED, RANGE_LIMITED, RANGE_FULL = 0, 1, 2
@@ -89,6 +90,8 @@ class VideoInfo:
             ``"unknown"``, from the interlaced and top-field-first flags of the first frame.
         timecode: the start timecode (``"HH:MM:SS:FF"``, ``;`` for drop frame) of a MOV,
             MXF, MKV or DPX source, or None.
+        sequence: the :class:`~vidcolor.io.sequence.ImageSequence` of an image-sequence
+            input (its numbering), or None for a video file.
         video_stream_index: index of the video stream used (the first one) in the container.
         audio: every audio stream, in container order.
         metadata: container-level tags (title, comment, creation_time ...).
@@ -116,6 +119,7 @@ class VideoInfo:
     video_stream_index: int
     field_order: str = "progressive"
     timecode: str | None = None
+    sequence: ImageSequence | None = None
     audio: tuple[AudioStreamInfo, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict, hash=False)
     video_metadata: dict[str, str] = field(default_factory=dict, hash=False)
@@ -170,19 +174,25 @@ def check_readable(path: Path) -> None:
         raise DecodeError("empty file: 0 bytes (expected a video file)", path=path)
 
 
-def open_input(path: str | Path) -> av.container.InputContainer:
+def open_input(path: str | Path, rate: Fraction | None = None) -> av.container.InputContainer:
     """Open ``path`` with PyAV for reading, turning every failure into a DecodeError.
 
     Args:
-        path: the media file.
+        path: the media file, or an image sequence (a printf pattern such as
+            ``scan/%06d.dpx``, or a folder of numbered images).
+        rate: frames per second of an image sequence (default 24); ignored for files.
 
     Returns:
         An open PyAV input container; the caller closes it.
 
     Raises:
-        DecodeError: missing, unreadable, empty, or not a media file FFmpeg recognises.
+        DecodeError: missing, unreadable, empty, or not a media file FFmpeg recognises; an
+            image sequence with a gap (naming the missing frame).
     """
     path = Path(path)
+    seq = find_sequence(path)
+    if seq is not None:
+        return open_sequence(seq, rate)
     check_readable(path)
     try:
         return av.open(str(path), "r")
@@ -197,14 +207,16 @@ def open_input(path: str | Path) -> av.container.InputContainer:
         raise DecodeError(f"cannot open: {exc.strerror or exc}", path=path) from exc
 
 
-def probe(path: str | Path) -> VideoInfo:
+def probe(path: str | Path, rate: Fraction | None = None) -> VideoInfo:
     """Read what a video file holds and check that it can be decoded.
 
     Opens the file, reads the headers of every stream and decodes the first frame of
     the first video stream. Cheap: no more than a few packets are decoded.
 
     Args:
-        path: a video file (mp4, mkv, mov, webm, avi ...).
+        path: a video file (mp4, mkv, mov, webm, avi ...) or an image sequence (see
+            :func:`open_input`).
+        rate: frames per second of an image sequence (default 24).
 
     Returns:
         A VideoInfo for the first video stream, plus the audio streams and metadata.
@@ -215,16 +227,18 @@ def probe(path: str | Path) -> VideoInfo:
             stream, or has a video stream without a single decodable frame.
     """
     path = Path(path)
-    container = open_input(path)
+    seq = find_sequence(path)
+    container = open_input(path, rate)
     try:
-        return _probe_open(path, container)
+        return _probe_open(path, container, seq)
     finally:
         container.close()
 
 
-def _probe_open(path: Path, container: av.container.InputContainer) -> VideoInfo:
+def _probe_open(path: Path, container: av.container.InputContainer,
+                seq: ImageSequence | None = None) -> VideoInfo:
     fmt_name = container.format.name
-    if any(tag in fmt_name for tag in _IMAGE_DEMUXERS):
+    if seq is None and any(tag in fmt_name for tag in _IMAGE_DEMUXERS):
         raise DecodeError(
             f"a still image (format {fmt_name}), expected a video; "
             "use `vidcolor image` for single pictures",
@@ -257,7 +271,7 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> VideoInfo
         duration = float(stream.duration * time_base)
     elif container.duration:
         duration = container.duration / av.time_base
-    frames = stream.frames or None
+    frames = seq.count if seq is not None else (stream.frames or None)
     fmt = first.format
     return VideoInfo(
         path=path,
@@ -281,6 +295,7 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> VideoInfo
         video_stream_index=stream.index,
         field_order=_field_order(first),
         timecode=find_timecode(container, stream, first),
+        sequence=seq,
         audio=audio,
         metadata=dict(container.metadata),
         video_metadata=dict(stream.metadata),

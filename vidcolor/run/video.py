@@ -155,7 +155,7 @@ def analyze(job: VideoJob, work: WorkFolder, progress: Progress,
     report = DecodeReport()
     with work.luma(job.shape) as luma:
         source = iter_luma(job.src, (w, h), strict=job.options.strict, report=report,
-                           prefetch=QUEUE_DEPTH)
+                           prefetch=QUEUE_DEPTH, rate=job.options.fps)
         try:
             for frame_time, gray in source:
                 cancel.check()
@@ -262,7 +262,7 @@ def encode(job: VideoJob, work: WorkFolder, analysis: Analysis, model: ChromaMod
     backend = model.backend
     written = 0
     source = iter_video_frames(job.src, strict=job.options.strict, report=DecodeReport(),
-                               prefetch=QUEUE_DEPTH)
+                               prefetch=QUEUE_DEPTH, rate=job.options.fps)
     try:
         with VideoWriter(job.dst, info, job.options.encode) as writer:
             with BoundedSink(lambda item: writer.write(*item), QUEUE_DEPTH,
@@ -355,7 +355,7 @@ def run_video(
     src, dst = check_paths(src, dst, overwrite=options.encode.overwrite)
     check_output_format(dst, options.encode.codec, options.encode.lossless)  # before any work
     t0 = time.monotonic()
-    info = probe(src)
+    info = probe(src, options.fps)
     if info.frame_count is not None and isinstance(hints, HintSet):
         hints.check_frame_count(info.frame_count)
     job = VideoJob(src=src, dst=dst, info=info,
