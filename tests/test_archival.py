@@ -156,3 +156,47 @@ def test_folder_without_images_is_one_line(tmp_path, colorizer):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DecodeError, match="without numbered images"):
         colorizer.colorize_video(tmp_path / "empty", tmp_path / "o.mkv")
+
+
+def read_image_luma(path) -> tuple[str, np.ndarray]:
+    """An independent PyAV read of one image: its pixel format and BT.709 luma (0..1)."""
+    import av
+    with av.open(str(path)) as c:
+        frame = next(c.decode(video=0))
+        rgb = frame.to_ndarray(format="rgb48le").astype(np.float64) / 65535.0
+        return frame.format.name, rgb @ np.array([0.2126, 0.7152, 0.0722])
+
+
+@pytest.mark.parametrize(("ext", "pix_fmt"), [(".png", "rgb48be"), (".tif", "rgb48le"),
+                                              (".dpx", "rgb48le")])
+def test_sequence_out_keeps_numbering_depth_and_lightness(tmp_path, colorizer, ext, pix_fmt):
+    folder, luma = media.make_image_sequence(tmp_path / "scan", frames=4, start=86400)
+    out = tmp_path / "out"
+    out.mkdir()
+    report = colorizer.colorize_video(folder, out / f"%07d{ext}", HINTS)
+    assert report.frames == 4
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"{n:07d}{ext}" for n in range(86400, 86404)]  # the input's numbers
+    got_fmt, got = read_image_luma(out / f"0086401{ext}")
+    assert got_fmt == pix_fmt  # 16 bits per channel
+    # The lightness is the scan's (the chroma is new; gamut clipping moves a little).
+    assert np.abs(got - luma[1] / 65535.0).mean() < 0.01
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "scan"]  # no work left
+
+
+def test_video_in_sequence_out_counts_from_zero_and_cancel_leaves_nothing(
+        tmp_path, colorizer, make_clip):
+    src = make_clip("in.mp4", frames=6)
+    out = tmp_path / "frames"
+    out.mkdir()
+    colorizer.colorize_video(src, out / "%04d.png")
+    assert sorted(p.name for p in out.iterdir()) == [f"{n:04d}.png" for n in range(6)]
+    assert read_image_luma(out / "0000.png")[0] == "rgb24"  # 8-bit source, 8-bit files
+    with pytest.raises(InputError, match="existing frame"):  # no overwrite without asking
+        colorizer.colorize_video(src, out / "%04d.png")
+    other = tmp_path / "other"
+    other.mkdir()
+    from vidcolor.errors import Cancelled
+    with pytest.raises(Cancelled):
+        colorizer.colorize_video(src, other / "%04d.png", on_frame=lambda f: f.index < 3)
+    assert list(other.iterdir()) == []  # the frames written before the stop are removed

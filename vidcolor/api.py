@@ -51,6 +51,9 @@ ImageHints = str | Path | FrameHints | dict[str, Any] | None
 def default_output(src: str | Path) -> Path:
     """The default output path of a run: ``<stem>_color<suffix>`` beside the input.
 
+    For an image sequence (a folder, or a pattern in a folder ``scan/``) it is
+    ``scan_color.mkv`` beside the folder.
+
     Args:
         src: the input video path.
 
@@ -58,6 +61,9 @@ def default_output(src: str | Path) -> Path:
         The output path.
     """
     src = Path(src)
+    if src.is_dir() or "%" in src.name:  # an image sequence: a movie beside its folder
+        folder = src if src.is_dir() else src.parent
+        return folder.with_name(f"{folder.name}_color.mkv")
     return src.with_name(f"{src.stem}_color{src.suffix}")
 
 

@@ -29,9 +29,8 @@ from vidcolor.errors import Cancelled, DecodeError
 from vidcolor.frames import ColoredFrame, FrameTime, working_shape
 from vidcolor.hints.format import HintSet
 from vidcolor.io.decode import DecodeReport, iter_luma, iter_video_frames
-from vidcolor.io.encode import VideoWriter
-from vidcolor.io.formats import check_output_format
 from vidcolor.io.probe import VideoInfo, probe
+from vidcolor.io.sequence_writer import check_output, open_writer
 from vidcolor.options import RunOptions
 from vidcolor.progress import Progress
 from vidcolor.run.cancel import CancelToken
@@ -264,7 +263,7 @@ def encode(job: VideoJob, work: WorkFolder, analysis: Analysis, model: ChromaMod
     source = iter_video_frames(job.src, strict=job.options.strict, report=DecodeReport(),
                                prefetch=QUEUE_DEPTH, rate=job.options.fps)
     try:
-        with VideoWriter(job.dst, info, job.options.encode) as writer:
+        with open_writer(job.dst, info, job.options.encode) as writer:
             with BoundedSink(lambda item: writer.write(*item), QUEUE_DEPTH,
                              name="vidcolor-encode") as sink:
                 for frame_time, plane in source:
@@ -353,7 +352,7 @@ def run_video(
     progress = progress if progress is not None else Progress()
     cancel = cancel if cancel is not None else CancelToken()
     src, dst = check_paths(src, dst, overwrite=options.encode.overwrite)
-    check_output_format(dst, options.encode.codec, options.encode.lossless)  # before any work
+    check_output(dst, options.encode)  # container x codec, or image pattern: before any work
     t0 = time.monotonic()
     info = probe(src, options.fps)
     if info.frame_count is not None and isinstance(hints, HintSet):
