@@ -673,3 +673,23 @@ def make_image_sequence(folder: str | Path, *, ext: str = ".png", frames: int = 
         if start + i != skip:
             cv2.imwrite(str(folder / f"{start + i:0{digits}d}{ext}"), np.repeat(y[..., None], 3, 2))
     return folder, luma
+
+
+def with_dpx_timecode(path: str | Path, timecode: int) -> Path:
+    """Rewrite an FFmpeg-written DPX with a full 2048-byte header holding a BCD timecode.
+
+    FFmpeg's encoder writes a short header without the television section; this pads it
+    to the standard 2048 bytes (image offset and file size updated) and sets byte 1920.
+    """
+    import struct
+
+    path = Path(path)
+    data = bytearray(path.read_bytes())
+    order = ">" if data[:4] == b"SDPX" else "<"
+    (offset,) = struct.unpack(order + "I", data[4:8])
+    header = bytearray(data[:offset]) + bytearray(b"\xff" * (2048 - offset))
+    header[4:8] = struct.pack(order + "I", 2048)
+    header[16:20] = struct.pack(order + "I", 2048 + len(data) - offset)
+    header[1920:1924] = struct.pack(order + "I", timecode)
+    path.write_bytes(bytes(header) + bytes(data[offset:]))
+    return path

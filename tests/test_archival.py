@@ -200,3 +200,17 @@ def test_video_in_sequence_out_counts_from_zero_and_cancel_leaves_nothing(
     with pytest.raises(Cancelled):
         colorizer.colorize_video(src, other / "%04d.png", on_frame=lambda f: f.index < 3)
     assert list(other.iterdir()) == []  # the frames written before the stop are removed
+
+
+def test_dpx_sequence_timecode_reaches_the_mov(tmp_path, colorizer):
+    folder, _ = media.make_image_sequence(tmp_path / "png", frames=3)
+    dpx = tmp_path / "dpx"
+    dpx.mkdir()
+    colorizer.colorize_video(folder, dpx / "%06d.dpx")  # PyAV writes the DPX frames
+    for f in dpx.iterdir():
+        media.with_dpx_timecode(f, 0x10000012)  # 10:00:00:12, BCD
+    dst = tmp_path / "o.mov"
+    colorizer.colorize_video(dpx, dst, codec="prores")
+    got = media.read_deep(dst)
+    assert got["timecode"] == "10:00:00:12"
+    assert got["pix_fmt"] == "yuv422p10le"  # RGB scans count as 4:2:0; ProRes 422 HQ

@@ -17,7 +17,7 @@ from pathlib import Path
 import av
 
 from vidcolor.errors import DecodeError
-from vidcolor.io.sequence import ImageSequence, find_sequence, open_sequence
+from vidcolor.io.sequence import ImageSequence, dpx_timecode, find_sequence, open_sequence
 
 # AVColorRange values (libavutil/pixfmt.h).
 RANGE_UNSPECIFIED, RANGE_LIMITED, RANGE_FULL = 0, 1, 2
@@ -294,7 +294,8 @@ def _probe_open(path: Path, container: av.container.InputContainer,
         interlaced=bool(first.interlaced_frame),
         video_stream_index=stream.index,
         field_order=_field_order(first),
-        timecode=find_timecode(container, stream, first),
+        timecode=find_timecode(container, stream, first) or (
+            dpx_timecode(seq.path_of(seq.start)) if seq is not None else None),
         sequence=seq,
         audio=audio,
         metadata=dict(container.metadata),
