@@ -214,3 +214,27 @@ def test_dpx_sequence_timecode_reaches_the_mov(tmp_path, colorizer):
     got = media.read_deep(dst)
     assert got["timecode"] == "10:00:00:12"
     assert got["pix_fmt"] == "yuv422p10le"  # RGB scans count as 4:2:0; ProRes 422 HQ
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_sequence_lossless_fps_and_a_bad_combination(tmp_path, make_clip):
+    from test_cli import assert_one_line_error, fast, run
+    from test_run import random_weights_file
+    weights = random_weights_file(tmp_path / "w.safetensors")
+    folder, luma = media.make_image_sequence(tmp_path / "scan", frames=3)
+    dst = tmp_path / "o.mkv"
+    result = run(folder / "%06d.png", "-o", dst, "--lossless", "--fps", "25", *fast(weights))
+    assert result.exit_code == 0, result.stderr
+    got = media.read_deep(dst)
+    assert got["codec"] == "ffv1" and got["pix_fmt"] == "yuv420p16le"
+    np.testing.assert_array_equal(got["y"], luma)
+    src = make_clip("in.mp4")
+    bad = run(src, "-o", tmp_path / "o.mp4", "--codec", "prores", *fast(weights))
+    assert_one_line_error(bad, 2, "o.mp4", "codec", "found codec 'prores'", "expected one of")
+    assert not (tmp_path / "o.mp4").exists()
+    gap = tmp_path / "scan" / "000101.png"
+    gap.unlink()
+    assert_one_line_error(run(folder, "-o", tmp_path / "g.mkv", *fast(weights)), 2,
+                          "frame 101 (000101.png) is missing")

@@ -380,7 +380,8 @@ def colorize_video(src: str | Path, dst: str | Path | None = None, hints: VideoH
             False or raising :class:`vidcolor.Cancelled` stops the run; no output is left.
         **options: ``weights``, ``device``, ``batch_size``, ``working_size``, ``precision``,
             ``temporal``, ``temporal_strength``, ``temporal_window``, ``codec``, ``crf``,
-            ``overwrite``, ``strict``, ``resume`` (see :func:`build_options`), plus
+            ``overwrite``, ``strict``, ``resume``, ``lossless``, ``fps`` (see
+            :func:`build_options`), plus
             ``progress`` (a :class:`vidcolor.progress.Progress`) and ``cancel``
             (a :class:`CancelToken`).
 
