@@ -238,3 +238,28 @@ def test_cli_sequence_lossless_fps_and_a_bad_combination(tmp_path, make_clip):
     gap.unlink()
     assert_one_line_error(run(folder, "-o", tmp_path / "g.mkv", *fast(weights)), 2,
                           "frame 101 (000101.png) is missing")
+
+
+def read_field_order(path) -> tuple[bool, int]:
+    """Interlaced flag of the first frame and the decoder's AVFieldOrder (independent read)."""
+    import av
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        frame = next(c.decode(s))
+        return bool(frame.interlaced_frame), int(s.codec_context.field_order)
+
+
+def test_interlaced_flag_and_field_order_kept(tmp_path, colorizer, make_clip):
+    src = make_clip("il.mp4", interlaced=True)
+    dst = tmp_path / "o.mkv"
+    colorizer.colorize_video(src, dst)
+    flag, order = read_field_order(dst)
+    assert flag and (flag, order) == read_field_order(src)
+
+
+def test_dnxhr_in_mov(tmp_path, colorizer, make_clip):
+    src = make_clip("in.mp4", size=(256, 144), frames=3)
+    dst = tmp_path / "o.mov"
+    colorizer.colorize_video(src, dst, codec="dnxhd")
+    got = media.read_deep(dst)
+    assert got["codec"] == "dnxhd" and got["pix_fmt"] == "yuv422p"  # DNxHR HQ, 8 bits

@@ -42,7 +42,7 @@ from vidcolor.io.formats import (
     output_pix_fmt,
     pix_fmt_depth,
 )
-from vidcolor.io.probe import RANGE_FULL, RANGE_LIMITED, VideoInfo, open_input
+from vidcolor.io.probe import FIELD_ORDERS, RANGE_FULL, RANGE_LIMITED, VideoInfo, open_input
 from vidcolor.options import EncodeOptions
 
 log = logging.getLogger(__name__)
@@ -471,11 +471,12 @@ class VideoWriter:
 
 
 def _set_field_order(ctx, field_order: str) -> None:
-    """Tag the encoder with the source's field order (``"tt"``, ``"bb"`` ...), if PyAV can."""
+    """Tag the encoder with the source's field order (``"tt"``, ``"bb"`` ...)."""
+    numbers = {name: number for number, name in FIELD_ORDERS.items()}
     try:
-        ctx.field_order = field_order  # not every PyAV exposes it; x264 codes fields anyway
+        ctx.field_order = numbers.get(field_order, 2)
     except (AttributeError, TypeError, ValueError):
-        pass
+        pass  # an older PyAV without the property; x264 still codes fields
 
 
 class _StreamCopier:

@@ -293,7 +293,7 @@ def _probe_open(path: Path, container: av.container.InputContainer,
         color_trc=_tag(first.color_trc, tags[2]),
         interlaced=bool(first.interlaced_frame),
         video_stream_index=stream.index,
-        field_order=_field_order(first),
+        field_order=_field_order(first, stream),
         timecode=find_timecode(container, stream, first) or (
             dpx_timecode(seq.path_of(seq.start)) if seq is not None else None),
         sequence=seq,
@@ -311,10 +311,16 @@ def _tag(frame_value, stream_value) -> int:
     return value
 
 
-def _field_order(frame: av.VideoFrame) -> str:
+#: AVFieldOrder numbers (libavcodec/defs.h) and their names.
+FIELD_ORDERS = {1: "progressive", 2: "tt", 3: "bb", 4: "tb", 5: "bt"}
+
+
+def _field_order(frame: av.VideoFrame, stream) -> str:
+    """The field order: the decoder's (AVFieldOrder), else top first for interlaced frames."""
+    order = FIELD_ORDERS.get(int(getattr(stream.codec_context, "field_order", 0) or 0))
     if not frame.interlaced_frame:
         return "progressive"
-    return "tt" if getattr(frame, "top_field_first", True) else "bb"
+    return order if order not in (None, "progressive") else "tt"
 
 
 def find_timecode(container, stream, frame: av.VideoFrame | None = None) -> str | None:
