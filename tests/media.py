@@ -693,3 +693,25 @@ def with_dpx_timecode(path: str | Path, timecode: int) -> Path:
     header[1920:1924] = struct.pack(order + "I", timecode)
     path.write_bytes(bytes(header) + bytes(data[offset:]))
     return path
+
+
+def make_exr_sequence(folder: str | Path, *, frames: int = 3, start: int = 1,
+                      size: tuple[int, int] = (64, 48)) -> tuple[Path, np.ndarray]:
+    """Write a numbered float EXR gray scan with PyAV's EXR encoder.
+
+    Returns:
+        ``(folder, gray)``: the folder and the ``(frames, H, W)`` float32 values in [0, 1].
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    gray = deep_luma(frames, size, 16, full_range=True).astype(np.float32) / 65535.0
+    for i, g in enumerate(gray):
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.repeat(g[..., None], 3, 2)),
+                                           format="gbrpf32le")
+        ctx = av.CodecContext.create("exr", "w")
+        ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = width, height, "gbrpf32le", 1
+        frame.pts = 0
+        data = b"".join(bytes(p) for p in [*ctx.encode(frame), *ctx.encode(None)])
+        (folder / f"{start + i:04d}.exr").write_bytes(data)
+    return folder, gray

@@ -263,3 +263,13 @@ def test_dnxhr_in_mov(tmp_path, colorizer, make_clip):
     colorizer.colorize_video(src, dst, codec="dnxhd")
     got = media.read_deep(dst)
     assert got["codec"] == "dnxhd" and got["pix_fmt"] == "yuv422p"  # DNxHR HQ, 8 bits
+
+
+def test_exr_sequence_in_sixteen_bit_luma_out(tmp_path, colorizer):
+    folder, gray = media.make_exr_sequence(tmp_path / "exr")
+    dst = tmp_path / "o.mkv"
+    colorizer.colorize_video(folder, dst, lossless=True)
+    got = media.read_deep(dst)
+    assert got["pix_fmt"] == "yuv420p16le"
+    want = np.floor(np.clip(gray, 0, 1) * 65535.0 + 0.5)
+    assert np.abs(got["y"].astype(float) - want).max() <= 1  # float -> 16-bit codes

@@ -241,6 +241,8 @@ def frame_y_plane(frame: av.VideoFrame) -> VideoPlane:
     if planar is None:
         comps = frame.format.components
         bits = max((c.bits for c in comps), default=8)
+        if bits > 16 and frame.format.name in _FLOAT_RGB:  # EXR: 16-bit codes of its values
+            return VideoPlane(_float_gray16(frame), True, 16)
         if bits <= 8 or bits > 16:
             return VideoPlane(_gray_via_swscale(frame), True, 8)
         # Luma of the 16-bit RGB at full precision (exact for gray scans, R = G = B).
@@ -254,6 +256,24 @@ def frame_y_plane(frame: av.VideoFrame) -> VideoPlane:
     if bits == 8:
         return VideoPlane(codes.copy(), full, 8)
     return VideoPlane(np.ascontiguousarray(codes, np.uint16), full, bits)
+
+
+#: Float pixel formats (OpenEXR) read as 16-bit gray.
+_FLOAT_RGB = ("gbrpf32le", "gbrapf32le", "grayf32le", "gbrpf16le", "gbrapf16le", "grayf16le")
+
+
+def _float_gray16(frame: av.VideoFrame) -> np.ndarray:
+    """16-bit full-range gray of a float frame: its values taken as display values, 0..1.
+
+    OpenEXR scans are often linear light; vidcolor does not apply a transfer here (the
+    file's values are clipped to [0, 1] and quantised), so grade linear EXR to a display
+    encoding first.
+    """
+    gray = frame.format.name.startswith("gray")
+    arr = frame.to_ndarray(format="grayf32le" if gray else "gbrpf32le").astype(np.float32)
+    if not gray:
+        arr = arr[..., 0] * 0.2126 + arr[..., 1] * 0.7152 + arr[..., 2] * 0.0722
+    return np.floor(np.clip(arr, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
 
 
 def _gray_via_swscale(frame: av.VideoFrame) -> np.ndarray:

@@ -420,7 +420,7 @@ class VideoWriter:
         if y.shape != (h, w) or y.dtype not in (np.uint8, np.uint16):
             raise ValueError(f"y: found {y.shape} {y.dtype}, expected ({h}, {w}) uint8 or "
                              "uint16")
-        src_bits = 8 if y.dtype == np.uint8 else max(9, self.info.bit_depth)
+        src_bits = 8 if y.dtype == np.uint8 else min(16, max(9, self.info.bit_depth))
         frame = av.VideoFrame(w, h, self.pix_fmt)
         _fill_plane(frame.planes[0], convert_depth(y, src_bits, self.bit_depth))
         for plane, name, values in ((frame.planes[1], "u", u), (frame.planes[2], "v", v)):

@@ -164,7 +164,7 @@ class SequenceWriter:
         for name, plane in (("y", y), ("u", u), ("v", v)):
             if plane.shape != (h, w):
                 raise ValueError(f"{name}: found {plane.shape}, expected ({h}, {w})")
-        src_bits = 8 if y.dtype == np.uint8 else max(9, self.info.bit_depth)
+        src_bits = 8 if y.dtype == np.uint8 else min(16, max(9, self.info.bit_depth))
         if self.full_range and src_bits != self.bit_depth:  # full range scales, not shifts
             top_in, top_out = (1 << src_bits) - 1, (1 << self.bit_depth) - 1
             y_out = np.floor(y.astype(np.float64) * top_out / top_in + 0.5)
