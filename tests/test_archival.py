@@ -273,3 +273,30 @@ def test_exr_sequence_in_sixteen_bit_luma_out(tmp_path, colorizer):
     assert got["pix_fmt"] == "yuv420p16le"
     want = np.floor(np.clip(gray, 0, 1) * 65535.0 + 0.5)
     assert np.abs(got["y"].astype(float) - want).max() <= 1  # float -> 16-bit codes
+
+
+def test_sequence_out_resume_equals_uninterrupted(tmp_path, colorizer):
+    import signal
+
+    from vidcolor.api import CancelToken
+    from vidcolor.errors import Cancelled
+    folder, _ = media.make_image_sequence(tmp_path / "scan", frames=5)
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    whole.mkdir()
+    part.mkdir()
+    colorizer.colorize_video(folder, whole / "%06d.png", HINTS)
+    token = CancelToken()
+
+    def stop(frame):  # as SIGTERM would: the work folder is kept for --resume
+        if frame.index == 2:
+            token.cancel("terminated", signal.SIGTERM)
+
+    with pytest.raises(Cancelled):
+        colorizer.colorize_video(folder, part / "%06d.png", HINTS, on_frame=stop, cancel=token)
+    assert [p.name for p in part.iterdir()] == ["%06d.png.vidcolor-work"]  # no frames left
+    report = colorizer.colorize_video(folder, part / "%06d.png", HINTS, resume=True)
+    assert report.resumed_shots == 1
+    names = sorted(p.name for p in whole.iterdir())
+    assert names == sorted(p.name for p in part.iterdir())
+    for name in names:
+        assert (whole / name).read_bytes() == (part / name).read_bytes()
