@@ -5,13 +5,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: venv demo test test-fast test-blender lint plugin clean
+.PHONY: venv demo test test-fast test-blender lint plugin clean gpu-check
 
 $(STAMP): setup.cfg pyproject.toml constraints-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints-dev.txt torch==2.13.0
-	$(PY) -m pip install -q -c constraints-dev.txt -e ".[dev,bench]"
+	$(PY) -m pip install -q -c constraints-dev.txt -e ".[dev,bench,ray]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -27,6 +27,12 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check vidcolor tests benchmarks plugins
 	$(VENV)/bin/lint-imports
+
+# On a CUDA machine: CUDA tests, 1080p throughput, NVDEC/NVENC, training + sweep (10 min).
+# SMOKE=1 runs the same script tiny on the CPU (the test suite does this).
+GPU_CHECK_OUT ?= build/gpu-check
+gpu-check: $(STAMP)
+	$(PY) benchmarks/gpu_check.py --out $(GPU_CHECK_OUT) $(if $(SMOKE),--smoke)
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache

@@ -253,3 +253,19 @@ def test_export_loads_through_the_registry_contract(tmp_path):
     )
     with torch.no_grad():
         torch.testing.assert_close(model(*args), ema(*args))
+
+
+def test_warm_start_from_exported_weights_begins_at_those_weights(tmp_path):
+    torch.set_num_threads(1)
+    data = _write_images(tmp_path / "data")
+    cpu = torch.device("cpu")
+    source = train(data, tmp_path / "a", TrainConfig(steps=3, **TINY), device=cpu, resume=False)
+    exported = tmp_path / "a.safetensors"
+    export_weights(tmp_path / "a", exported)
+    warm = train(data, tmp_path / "w", TrainConfig(steps=0, warmup_from=str(exported), **TINY),
+                 device=cpu, resume=False)
+    for (k, a), b in zip(source.state_dict().items(), warm.state_dict().values(), strict=True):
+        torch.testing.assert_close(b, a, msg=k)
+    wider = TrainConfig(steps=0, warmup_from=str(exported), **(TINY | {"width_mult": 0.25}))
+    with pytest.raises(InputError, match="width 0.125 there, expected 0.25"):
+        train(data, tmp_path / "x", wider, device=cpu, resume=False)

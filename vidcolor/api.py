@@ -31,13 +31,14 @@ from vidcolor.io.images import IMAGE_FORMATS, read_image, write_image
 from vidcolor.io.probe import VideoInfo, probe
 from vidcolor.models import registry, weights
 from vidcolor.models.palette import PaletteColor
-from vidcolor.options import DEFAULTS, DEVICES, RunOptions, build_options, options_from
+from vidcolor.options import DEFAULTS, DEVICES, ENGINES, RunOptions, build_options, options_from
 from vidcolor.progress import Progress, make_progress
 from vidcolor.run import CancelToken, OnFrame, RunReport
 from vidcolor.run.plan import HintFrames
 
 __all__ = [
-    "DEFAULTS", "DEVICES", "CancelToken", "Colorizer", "OnFrame", "Progress", "RunReport",
+    "DEFAULTS", "DEVICES", "ENGINES", "CancelToken", "Colorizer", "OnFrame", "Progress",
+    "RunReport",
     "build_options", "colorize_frames", "colorize_image", "colorize_image_file",
     "colorize_video", "default_output", "download_weights", "export_hint_templates",
     "find_shots", "import_weights", "list_weights", "load_image_hints", "load_video_hints",

@@ -39,6 +39,7 @@ from vidcolor.errors import Cancelled, InputError, OutputError, VidcolorError  #
 # API), never restated here; range checks happen once, in api.build_options.
 _D = api.DEFAULTS
 _DEVICES = list(api.DEVICES)
+_ENGINES = list(api.ENGINES)
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 DEFAULT_COMMAND = "colorize"
@@ -168,11 +169,18 @@ class _Signals:
               default=None, help="Progress display; default bar on a terminal, else none.")
 @click.option("--report", "report_path", type=click.Path(path_type=Path),
               help="Also write the run report as JSON to this file.")
+@click.option("--engine", type=click.Choice(_ENGINES), default=_D.engine.kind,
+              show_default=True, help="Where shots are colorized: here, or on a Ray cluster.")
+@click.option("--address", default=_D.engine.address,
+              help="Ray cluster address HOST:PORT (default: RAY_ADDRESS, or this machine's).")
+@click.option("--task-retries", type=int, default=_D.engine.task_retries, show_default=True,
+              help="Tries again of a shot whose Ray worker died.")
 def colorize_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, device: str,
                  batch_size: int, weights: str, working_size: int, codec: str | None, crf: int,
                  lossless: bool, fps: str,
                  temporal: bool, temporal_strength: float, overwrite: bool, resume: bool,
-                 strict: bool, progress_kind: str | None, report_path: Path | None) -> None:
+                 strict: bool, progress_kind: str | None, report_path: Path | None,
+                 engine: str, address: str | None, task_retries: int) -> None:
     """Colorize the video INPUT."""
     if progress_kind is None:
         progress_kind = "bar" if sys.stderr.isatty() else "none"
@@ -182,7 +190,8 @@ def colorize_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, 
         options = api.build_options(
             weights=weights, device=device, batch_size=batch_size, working_size=working_size,
             codec=codec, crf=crf, temporal=temporal, temporal_strength=temporal_strength,
-            overwrite=overwrite, strict=strict, resume=resume, lossless=lossless, fps=fps)
+            overwrite=overwrite, strict=strict, resume=resume, lossless=lossless, fps=fps,
+            engine=engine, address=address, task_retries=task_retries)
         if report_path is not None and not report_path.parent.is_dir():
             raise InputError(f"folder {report_path.parent} does not exist; expected the "
                              "report's folder to exist", path=report_path, field="--report")

@@ -63,6 +63,12 @@ class OutputError(VidcolorError, OSError):
     exit_code = 1
 
 
+class ClusterError(VidcolorError):
+    """A render farm could not be used, or a shot kept failing on it."""
+
+    exit_code = 1
+
+
 class Cancelled(VidcolorError):
     """The run was stopped by the user (a callback, Ctrl-C or SIGTERM)."""
 

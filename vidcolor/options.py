@@ -16,10 +16,11 @@ import numpy as np
 from vidcolor.errors import InputError
 
 DEVICES = ("auto", "cpu", "cuda")
+ENGINES = ("local", "ray")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: Allowed ranges of the integer options, ``name: (low, high)`` inclusive.
 INT_RANGES = {"batch_size": (1, 4096), "working_size": (64, 1024), "temporal_window": (0, 32),
-              "crf": (0, 63)}
+              "crf": (0, 63), "task_retries": (0, 100), "shots_in_flight": (1, 100_000)}
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,25 @@ class EncodeOptions:
 
 
 @dataclass(frozen=True)
+class EngineOptions:
+    """Where the shots of a video run are colorized.
+
+    Attributes:
+        kind: ``"local"`` (this process) or ``"ray"`` (one Ray task per shot).
+        address: the Ray cluster's address (``HOST:PORT``), or None for ``RAY_ADDRESS`` /
+            a cluster started on this machine.
+        task_retries: how many times a shot whose worker died is tried again.
+        shots_in_flight: the most shots submitted and not yet written back, or None for
+            twice the cluster's CPUs; bounds the driver's memory.
+    """
+
+    kind: str = "local"
+    address: str | None = None
+    task_retries: int = 3
+    shots_in_flight: int | None = None
+
+
+@dataclass(frozen=True)
 class RunOptions:
     """Everything a video run needs besides the paths and the hints.
 
@@ -85,6 +105,7 @@ class RunOptions:
     model: ModelOptions = ModelOptions()
     temporal: TemporalOptions = TemporalOptions()
     encode: EncodeOptions = EncodeOptions()
+    engine: EngineOptions = EngineOptions()
     strict: bool = False
     resume: bool = False
     fps: Fraction = Fraction(24)
@@ -97,10 +118,10 @@ DEFAULTS = RunOptions()
 RUN_OPTION_NAMES = frozenset({
     "weights", "device", "batch_size", "working_size", "precision", "temporal",
     "temporal_strength", "temporal_window", "codec", "crf", "overwrite", "strict", "resume",
-    "lossless", "fps",
+    "lossless", "fps", "engine", "address", "task_retries", "shots_in_flight",
 })
 
-_M, _T, _E = ModelOptions(), TemporalOptions(), EncodeOptions()
+_M, _T, _E, _G = ModelOptions(), TemporalOptions(), EncodeOptions(), EngineOptions()
 DEFAULT_FPS = Fraction(24)
 
 
@@ -121,6 +142,10 @@ def build_options(
     resume: bool = False,
     lossless: bool = _E.lossless,
     fps: float | Fraction | str = DEFAULT_FPS,
+    engine: str = _G.kind,
+    address: str | None = _G.address,
+    task_retries: int = _G.task_retries,
+    shots_in_flight: int | None = _G.shots_in_flight,
 ) -> RunOptions:
     """Check run options and freeze them into a :class:`RunOptions`.
 
@@ -140,6 +165,10 @@ def build_options(
         resume: continue an interrupted run from its last finished shot.
         lossless: lossless output (FFV1 in .mkv, x264 qp 0 in .mp4).
         fps: frame rate of an image-sequence input, ``24``, ``23.976`` or ``"24000/1001"``.
+        engine: ``local`` or ``ray`` (see :class:`EngineOptions`).
+        address: the Ray cluster's address, or None.
+        task_retries: tries again of a shot whose worker died (0..100).
+        shots_in_flight: shots submitted to the cluster at once, or None.
 
     Returns:
         The frozen options.
@@ -156,6 +185,13 @@ def build_options(
     check_int("crf", crf)
     check_temporal(temporal_strength, temporal_window)
     rate = check_fps(fps)
+    check_choice("engine", engine, ENGINES)
+    check_int("task_retries", task_retries)
+    if shots_in_flight is not None:
+        check_int("shots_in_flight", shots_in_flight)
+    if address is not None and (not isinstance(address, str) or not address.strip()):
+        raise InputError(f"found {address!r}; expected HOST:PORT of a Ray cluster",
+                         field="address")
     return RunOptions(
         model=ModelOptions(weights=str(weights), device=device, batch_size=batch_size,
                            working_size=working_size, precision=precision),
@@ -166,6 +202,8 @@ def build_options(
         strict=bool(strict),
         resume=bool(resume),
         fps=rate,
+        engine=EngineOptions(kind=engine, address=address, task_retries=task_retries,
+                             shots_in_flight=shots_in_flight),
     )
 
 

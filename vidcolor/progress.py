@@ -73,6 +73,13 @@ class Progress:
         """The run failed; the CLI still prints the one-line message on stderr."""
         self.on_error(message, exit_code)
 
+    def shot_done(self, shot: int, node: str, engine: str) -> None:
+        """Shot ``shot`` was colorized on ``node`` by ``engine`` (``"ray"``)."""
+        self.on_shot(shot, node, engine)
+
+    def on_shot(self, shot: int, node: str, engine: str) -> None:
+        """Hook: a shot came back from a render node."""
+
     def on_start(self, src: str, dst: str, frames: int | None, shots: int | None) -> None:
         """Hook: run started."""
 
@@ -124,6 +131,10 @@ class JsonLinesProgress(Progress):
                 "eta": None if eta is None else round(eta, 2),
             }
         )
+
+    def on_shot(self, shot: int, node: str, engine: str) -> None:
+        """Write a ``shot`` event: which node colorized which shot."""
+        self._emit({"event": "shot", "engine": engine, "shot": shot, "node": node})
 
     def on_done(self, dst: str, frames: int, seconds: float, fps: float) -> None:
         """Write the ``done`` event."""

@@ -69,8 +69,9 @@ class TrainConfig:
         dense_share: share of samples with a log-uniform (dense) hint count.
         max_points: largest dense hint count.
         seed: seed of every random draw.
-        warmup_from: run folder whose final EMA weights start this run ("" for a random
-            start); a warm start keeps its own fresh optimizer and LR schedule.
+        warmup_from: run folder (or ``.safetensors`` file) whose weights start this run
+            ("" for a random start); a warm start keeps its own fresh optimizer and LR
+            schedule.
     """
 
     width_mult: float = 0.25
@@ -375,12 +376,17 @@ def train(
     torch.manual_seed(config.seed)
     model = build_model(config)
     if config.warmup_from and state is None:
-        start_model, start_config, _ = load_checkpoint_model(Path(config.warmup_from))
-        if start_config.width_mult != config.width_mult:
-            raise InputError(
-                f"width {start_config.width_mult} there, expected {config.width_mult}",
-                path=Path(config.warmup_from) / CHECKPOINT,
-            )
+        start = Path(config.warmup_from)
+        if start.suffix == ".safetensors":  # shipped or exported weights, hash-checked
+            from vidcolor.models.weights import load_weights
+
+            start_model, entry = load_weights(start)
+            width, where = entry.width_mult, start
+        else:
+            start_model, start_config, _ = load_checkpoint_model(start)
+            width, where = start_config.width_mult, start / CHECKPOINT
+        if width != config.width_mult:
+            raise InputError(f"width {width} there, expected {config.width_mult}", path=where)
         model.load_state_dict(start_model.state_dict())
     # channels_last runs the CPU convolutions about 1.4x faster (oneDNN's native layout).
     model = model.to(device, memory_format=torch.channels_last)
@@ -554,9 +560,10 @@ def export_weights(run_dir: Path, dest: Path) -> str:
 @click.option("--seed", type=int, default=TrainConfig.seed, show_default=True)
 @click.option(
     "--warmup-from",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path),
     default=None,
-    help="start from this run folder's final EMA weights (fresh optimizer and schedule)",
+    help="start from this run folder's final EMA weights, or from a .safetensors file "
+    "(fresh optimizer and schedule)",
 )
 @click.option("--checkpoint-minutes", type=float, default=5.0, show_default=True)
 @click.option("--val-minutes", type=float, default=10.0, show_default=True)

@@ -244,6 +244,20 @@ def is_path(name_or_path: str | Path) -> bool:
     )
 
 
+def weights_file(name_or_path: str | Path) -> Path:
+    """The ``.safetensors`` file a ``--weights`` value names (not loaded, not hashed).
+
+    Raises:
+        WeightsError: an unknown name or a missing file.
+    """
+    if is_path(name_or_path):
+        path = Path(name_or_path).expanduser()
+        if not path.is_file():
+            raise WeightsError("file not found; expected a .safetensors file", path=path)
+        return path
+    return resolve_path(get_weights(str(name_or_path)))
+
+
 def load_weights(
     name_or_path: str | Path | WeightsEntry = "default",
 ) -> tuple[SIGGRAPHGenerator, WeightsEntry]:

@@ -34,6 +34,7 @@ from vidcolor.io.sequence_writer import check_output, open_writer
 from vidcolor.options import RunOptions
 from vidcolor.progress import Progress
 from vidcolor.run.cancel import CancelToken
+from vidcolor.run.cluster import ClusterRun, require_ray
 from vidcolor.run.compose import colorize_gray, compose_chroma
 from vidcolor.run.model import ChromaModel, load_model
 from vidcolor.run.plan import (
@@ -83,6 +84,8 @@ class RunReport:
             from another shot.
         decode_errors_filled: frames that failed to decode and were filled from a neighbour.
         resumed_shots: shots taken from an earlier, interrupted run (``--resume``).
+        engine: ``"local"`` or ``"ray"``: where the shots were colorized.
+        nodes: ``{node id: [shot, ...]}`` of the shots a cluster colorized (``"ray"``).
     """
 
     input: str
@@ -95,6 +98,8 @@ class RunReport:
     borrowed: dict[int, int] = field(default_factory=dict)
     decode_errors_filled: int = 0
     resumed_shots: int = 0
+    engine: str = "local"
+    nodes: dict[str, list[int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         """The report as plain JSON-able values."""
@@ -246,9 +251,21 @@ def colorize_shots(job: VideoJob, work: WorkFolder, analysis: Analysis,
 # --------------------------------------------------------------------------- pass 3
 
 
-def encode(job: VideoJob, work: WorkFolder, analysis: Analysis, model: ChromaModel,
-           progress: Progress, cancel: CancelToken, on_frame: OnFrame | None) -> int:
+def encode(job: VideoJob, work: WorkFolder, analysis: Analysis, backend: str,
+           progress: Progress, cancel: CancelToken, on_frame: OnFrame | None,
+           ready: Callable[[Shot], None] | None = None) -> int:
     """Write the output: every frame's Y plane as decoded, U/V from its shot's chroma.
+
+    Args:
+        job: the run.
+        work: its work folder, holding every shot's chroma (or, with ``ready``, about to).
+        analysis: the analysis pass's result.
+        backend: the guided filter's backend (``run.compose.upsample_ab``).
+        progress: receives ``encode`` progress.
+        cancel: checked every frame.
+        on_frame: the caller's per-frame callback, or None.
+        ready: called before a shot's chroma is first read; returns once it is in the
+            work folder (a cluster run colorizes shots while earlier ones are encoded).
 
     Returns:
         Frames written.
@@ -258,7 +275,6 @@ def encode(job: VideoJob, work: WorkFolder, analysis: Analysis, model: ChromaMod
     info = job.info
     store: RecordFile | None = None  # the current shot's chroma (one file open at a time)
     starts = [s.start for s in shots]
-    backend = model.backend
     written = 0
     source = iter_video_frames(job.src, strict=job.options.strict, report=DecodeReport(),
                                prefetch=QUEUE_DEPTH, rate=job.options.fps)
@@ -276,6 +292,8 @@ def encode(job: VideoJob, work: WorkFolder, analysis: Analysis, model: ChromaMod
                     if store is None or store.path != work.shot_chroma_path(shot):
                         if store is not None:
                             store.close()
+                        if ready is not None:
+                            ready(shot)
                         store = work.shot_chroma(shot, job.shape)
                     ab = store.read(index - shot.start).astype(np.float32)
                     gray = plane.gray
@@ -353,6 +371,9 @@ def run_video(
     cancel = cancel if cancel is not None else CancelToken()
     src, dst = check_paths(src, dst, overwrite=options.encode.overwrite)
     check_output(dst, options.encode)  # container x codec, or image pattern: before any work
+    on_cluster = options.engine.kind == "ray"
+    if on_cluster:
+        require_ray()
     t0 = time.monotonic()
     info = probe(src, options.fps)
     if info.frame_count is not None and isinstance(hints, HintSet):
@@ -366,9 +387,11 @@ def run_video(
         check_free_space(dst.parent, work_bytes_estimate(info, job.shape))
     progress.start(str(src), str(dst), info.frame_count, None)
     reused = work.open(fingerprint(src, job.hint_frames, options, info), resume=options.resume)
+    cluster: ClusterRun | None = None
     try:
-        if model is None:  # load the weights before the long passes: fail early
-            model = load_model(options.model)
+        # Load the weights before the long passes: a bad file fails at once. A cluster run
+        # hashes and ships them instead (each worker loads them).
+        local_model = None if on_cluster else (model or load_model(options.model))
         analysis = (work.load_analysis() if reused else None) or analyze(job, work, progress,
                                                                          cancel)
         if isinstance(hints, HintSet):
@@ -378,8 +401,17 @@ def run_video(
             plan = plan_shot_hints(analysis.shots, job.hint_frames, luma.read)
         finally:
             luma.close()
-        resumed = colorize_shots(job, work, analysis, plan, model, progress, cancel)
-        written = encode(job, work, analysis, model, progress, cancel, on_frame)
+        todo = [s for s in analysis.shots if not work.is_done(s)]
+        resumed = len(analysis.shots) - len(todo)
+        if on_cluster:
+            cluster = ClusterRun(work, job.shape, todo, plan, options, progress, cancel,
+                                 analysis.frames, analysis.frames - sum(len(s) for s in todo))
+            written = encode(job, work, analysis, "opencv", progress, cancel, on_frame,
+                             ready=cluster.wait_done)
+        elif local_model is not None:
+            colorize_shots(job, work, analysis, plan, local_model, progress, cancel)
+            written = encode(job, work, analysis, local_model.backend, progress, cancel,
+                             on_frame)
     except Cancelled:
         if cancel.signum is None:  # a callback said stop: nothing to resume
             work.remove()
@@ -389,6 +421,9 @@ def run_video(
     except BaseException:
         work.remove()
         raise
+    finally:
+        if cluster is not None:
+            cluster.close()
     work.remove()
     seconds = time.monotonic() - t0
     progress.done(str(dst), written, seconds)
@@ -397,4 +432,5 @@ def run_video(
         fps=written / seconds if seconds > 0 else 0.0, shots=len(analysis.shots),
         cuts=analysis.cuts, borrowed=borrowed_shots(plan),
         decode_errors_filled=analysis.decode_errors_filled, resumed_shots=resumed,
+        engine=options.engine.kind, nodes=dict(cluster.nodes) if cluster is not None else {},
     )
