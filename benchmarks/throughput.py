@@ -148,7 +148,9 @@ def loop_clip(clip: Path, dst: Path, seconds: float) -> Path:
 
     info = probe(clip)
     rate = Fraction(info.average_rate or 24).limit_denominator(1001)
-    planes = [plane.y for _, plane in iter_video_frames(clip)]
+    planes = [plane.y if plane.bit_depth == 8 else
+              (plane.y >> (plane.bit_depth - 8)).astype(np.uint8)  # 8-bit loop of deep clips
+              for _, plane in iter_video_frames(clip)]
     total = int(round(seconds * rate))
     with av.open(str(dst), "w") as out:
         stream = out.add_stream("libx264", rate=rate)
