@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/throughput.py CLIP [--weights NAME|PATH] [--device cpu|cuda]
-        [--batch-size N] [--frames N] [--rss-clip CLIP2] [--json OUT]
+        [--batch-size N] [--frames N] [--rss-clip CLIP2] [--json OUT] [--codec prores]
 
 In one run, on CLIP:
 
@@ -44,7 +44,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def transcode_fps(clip: Path, out_dir: Path, frames: int | None) -> tuple[float, int]:
+def transcode_fps(clip: Path, out_dir: Path, frames: int | None,
+                  codec: str | None = None) -> tuple[float, int]:
     """fps of decode + encode alone (neutral chroma), and the frames done."""
     from vidcolor.io.decode import iter_video_frames
     from vidcolor.io.encode import VideoWriter
@@ -52,14 +53,13 @@ def transcode_fps(clip: Path, out_dir: Path, frames: int | None) -> tuple[float,
     from vidcolor.options import EncodeOptions
 
     info = probe(clip)
-    dst = out_dir / f"transcode{clip.suffix if clip.suffix in ('.mp4', '.mkv') else '.mkv'}"
-    cw, ch = (info.width + 1) // 2, (info.height + 1) // 2
-    neutral = np.full((ch, cw), 128, np.uint8)
+    dst = out_dir / f"transcode{output_suffix(clip, codec)}"
     count = 0
     t0 = time.perf_counter()
-    with VideoWriter(dst, info, EncodeOptions(overwrite=True)) as writer:
-        if writer.pix_fmt == "yuv444p":
-            neutral = np.full((info.height, info.width), 128, np.uint8)
+    with VideoWriter(dst, info, EncodeOptions(codec=codec, overwrite=True)) as writer:
+        cw, ch = writer.chroma_size
+        deep = writer.bit_depth > 8
+        neutral = np.full((ch, cw), 1 << (writer.bit_depth - 1), np.uint16 if deep else np.uint8)
         for frame_time, plane in iter_video_frames(clip):
             writer.write(frame_time, plane.y, neutral, neutral)
             count += 1
@@ -120,15 +120,22 @@ def compose_backends(width: int, height: int, repeats: int = 5) -> dict[str, flo
     return out
 
 
+def output_suffix(clip: Path, codec: str | None) -> str:
+    """The container of the outputs: ``.mov`` for ProRes/DNxHR, else the clip's or mkv."""
+    if codec in ("prores", "prores_ks", "dnxhd"):
+        return ".mov"
+    return clip.suffix if clip.suffix in (".mp4", ".mkv") else ".mkv"
+
+
 def end_to_end(clip: Path, out_dir: Path, weights: str, device: str,
-               batch_size: int) -> dict:
+               batch_size: int, codec: str | None = None) -> dict:
     """A full pipeline run; its report as a dict."""
     from vidcolor import api
     from vidcolor.run import run_video
 
     options = api.build_options(weights=weights, device=device, batch_size=batch_size,
-                                overwrite=True)
-    dst = out_dir / f"e2e{clip.suffix if clip.suffix in ('.mp4', '.mkv') else '.mkv'}"
+                                overwrite=True, codec=codec)
+    dst = out_dir / f"e2e{output_suffix(clip, codec)}"
     return run_video(clip, dst, None, options).to_dict()
 
 
@@ -141,7 +148,9 @@ def loop_clip(clip: Path, dst: Path, seconds: float) -> Path:
 
     info = probe(clip)
     rate = Fraction(info.average_rate or 24).limit_denominator(1001)
-    planes = [plane.y for _, plane in iter_video_frames(clip)]
+    planes = [plane.y if plane.bit_depth == 8 else
+              (plane.y >> (plane.bit_depth - 8)).astype(np.uint8)  # 8-bit loop of deep clips
+              for _, plane in iter_video_frames(clip)]
     total = int(round(seconds * rate))
     with av.open(str(dst), "w") as out:
         stream = out.add_stream("libx264", rate=rate)
@@ -191,6 +200,9 @@ def main() -> int:
                         help="clip to loop for the RSS part (default: CLIP)")
     parser.add_argument("--skip-rss", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    parser.add_argument("--codec", default=None,
+                        help="output codec of the transcode and end-to-end runs (prores ...)")
+    parser.add_argument("--skip-upsample", action="store_true")
     args = parser.parse_args()
 
     import torch
@@ -201,17 +213,19 @@ def main() -> int:
                      "load_avg_start": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="vidcolor-bench-") as tmp:
         out = Path(tmp)
-        fps_t, n_t = transcode_fps(args.clip, out, args.frames)
+        fps_t, n_t = transcode_fps(args.clip, out, args.frames, args.codec)
         print(f"transcode only : {fps_t:7.2f} fps ({n_t} frames)")
         fps_m, n_m, shape = model_fps(args.clip, args.weights, args.device, args.batch_size,
                                       args.frames)
         print(f"model alone    : {fps_m:7.2f} fps ({n_m} frames at {shape[1]}x{shape[0]})")
-        for label, (w, h) in (("720p", (1280, 720)), ("1080p", (1920, 1080))):
+        sizes = () if args.skip_upsample else (("720p", (1280, 720)), ("1080p", (1920, 1080)))
+        for label, (w, h) in sizes:
             ms = compose_backends(w, h)
             print(f"guided upsample {label}: opencv {ms['opencv']:.1f} ms, "
                   f"kornia (cpu) {ms['kornia']:.1f} ms per frame")
             results[f"upsample_{label}_ms"] = ms
-        report = end_to_end(args.clip, out, args.weights, args.device, args.batch_size)
+        report = end_to_end(args.clip, out, args.weights, args.device, args.batch_size,
+                            args.codec)
         fps_e = report["fps"]
         print(f"end to end     : {fps_e:7.2f} fps ({report['frames']} frames, "
               f"{report['shots']} shots)")

@@ -547,3 +547,171 @@ def read_subtitle_packets(path: str | Path) -> list[tuple[bytes, Fraction | None
             for p in container.demux(stream)
             if p.size
         ]
+
+
+# --------------------------------------------------------------------------- archival media
+
+
+def deep_luma(frames: int, size: tuple[int, int], bits: int, *, full_range: bool = False
+              ) -> np.ndarray:
+    """Moving gradients that use every bit of a ``bits``-deep luma code (not 8-bit << n).
+
+    Returns:
+        ``(frames, H, W)`` uint16 codes, limited range (16..235 scaled) unless full_range.
+    """
+    width, height = size
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
+    top = (1 << bits) - 1
+    lo, hi = (0, top) if full_range else (16 << (bits - 8), 235 << (bits - 8))
+    out = []
+    for i in range(frames):
+        t = (np.sin(xx / 7.0 + i * 0.3) + np.cos(yy / 5.0 - i * 0.2)) / 4.0 + 0.5
+        out.append(np.round(lo + t * (hi - lo)).astype(np.uint16))
+    return np.stack(out)
+
+
+def make_deep_clip(
+    path: str | Path,
+    *,
+    codec: str = "ffv1",
+    pix_fmt: str = "yuv420p10le",
+    frames: int = 6,
+    size: tuple[int, int] = (64, 48),
+    timecode: str | None = "01:02:03:04",
+    colorspace: int = 1,
+    primaries: int = 1,
+    trc: int = 1,
+    options: dict[str, str] | None = None,
+) -> tuple[Path, np.ndarray]:
+    """Write a clip whose Y plane uses its full bit depth, tagged with colour and timecode.
+
+    Returns:
+        ``(path, luma)``: the file and the ``(frames, H, W)`` uint16 Y codes written.
+    """
+    path = Path(path)
+    fmt = av.VideoFormat(pix_fmt)
+    bits = fmt.components[0].bits
+    luma = deep_luma(frames, size, bits)
+    width, height = size
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=24)
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        stream.options = dict(options or {})
+        ctx = stream.codec_context
+        ctx.color_range, ctx.colorspace = 1, colorspace
+        ctx.color_primaries, ctx.color_trc = primaries, trc
+        if timecode:
+            stream.metadata["timecode"] = timecode
+        for i in range(frames):
+            frame = av.VideoFrame(width, height, pix_fmt)
+            _fill_plane(frame.planes[0], luma[i])
+            cw, ch = fmt.chroma_width(width), fmt.chroma_height(height)
+            for plane in frame.planes[1:]:
+                _fill_plane(plane, np.full((ch, cw), 1 << (bits - 1), np.uint16))
+            frame.pts = i
+            frame.color_range = 1
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path, luma
+
+
+def read_deep(path: str | Path) -> dict:
+    """An independent PyAV read: raw Y codes, pixel format, depth, colour tags, timecode.
+
+    Returns:
+        ``{"y": (N, H, W) uint16 codes as stored, "pix_fmt", "bits", "range",
+        "colorspace", "primaries", "trc", "timecode", "codec"}``.
+    """
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        header = (ctx.colorspace, ctx.color_primaries, ctx.color_trc)  # before decoding
+        timecode = None
+        for tags in [container.metadata] + [s.metadata for s in container.streams]:
+            for key, value in tags.items():
+                if key.lower() == "timecode":
+                    timecode = value
+        ys, first = [], None
+        for frame in container.decode(stream):
+            first = first or frame
+            plane = frame.planes[0]
+            bits = frame.format.components[0].bits
+            dtype = np.uint8 if bits <= 8 else np.uint16
+            arr = np.frombuffer(plane, dtype).reshape(plane.height, -1)[:, : frame.width]
+            ys.append(arr.astype(np.uint16))
+
+        def tag(frame_value, stream_value) -> int:  # the frame's, else the container's
+            return int(stream_value) if int(frame_value) == 2 else int(frame_value)
+
+        return {"y": np.stack(ys), "pix_fmt": first.format.name, "bits": bits,
+                "range": int(first.color_range),
+                "colorspace": tag(first.colorspace, header[0]),
+                "primaries": tag(first.color_primaries, header[1]),
+                "trc": tag(first.color_trc, header[2]),
+                "timecode": timecode, "codec": stream.codec_context.name}
+
+
+def make_image_sequence(folder: str | Path, *, ext: str = ".png", frames: int = 5,
+                        start: int = 100, size: tuple[int, int] = (64, 48), digits: int = 6,
+                        skip: int | None = None) -> tuple[Path, np.ndarray]:
+    """Write a numbered 16-bit gray scan with OpenCV (PNG or TIFF), as 3-channel images.
+
+    Args:
+        skip: a frame number left out (a gap), or None.
+
+    Returns:
+        ``(folder, luma)``: the folder and the ``(frames, H, W)`` uint16 values written.
+    """
+    import cv2
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    luma = deep_luma(frames, size, 16, full_range=True)
+    for i, y in enumerate(luma):
+        if start + i != skip:
+            cv2.imwrite(str(folder / f"{start + i:0{digits}d}{ext}"), np.repeat(y[..., None], 3, 2))
+    return folder, luma
+
+
+def with_dpx_timecode(path: str | Path, timecode: int) -> Path:
+    """Rewrite an FFmpeg-written DPX with a full 2048-byte header holding a BCD timecode.
+
+    FFmpeg's encoder writes a short header without the television section; this pads it
+    to the standard 2048 bytes (image offset and file size updated) and sets byte 1920.
+    """
+    import struct
+
+    path = Path(path)
+    data = bytearray(path.read_bytes())
+    order = ">" if data[:4] == b"SDPX" else "<"
+    (offset,) = struct.unpack(order + "I", data[4:8])
+    header = bytearray(data[:offset]) + bytearray(b"\xff" * (2048 - offset))
+    header[4:8] = struct.pack(order + "I", 2048)
+    header[16:20] = struct.pack(order + "I", 2048 + len(data) - offset)
+    header[1920:1924] = struct.pack(order + "I", timecode)
+    path.write_bytes(bytes(header) + bytes(data[offset:]))
+    return path
+
+
+def make_exr_sequence(folder: str | Path, *, frames: int = 3, start: int = 1,
+                      size: tuple[int, int] = (64, 48)) -> tuple[Path, np.ndarray]:
+    """Write a numbered float EXR gray scan with PyAV's EXR encoder.
+
+    Returns:
+        ``(folder, gray)``: the folder and the ``(frames, H, W)`` float32 values in [0, 1].
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    gray = deep_luma(frames, size, 16, full_range=True).astype(np.float32) / 65535.0
+    for i, g in enumerate(gray):
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.repeat(g[..., None], 3, 2)),
+                                           format="gbrpf32le")
+        ctx = av.CodecContext.create("exr", "w")
+        ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = width, height, "gbrpf32le", 1
+        frame.pts = 0
+        data = b"".join(bytes(p) for p in [*ctx.encode(frame), *ctx.encode(None)])
+        (folder / f"{start + i:04d}.exr").write_bytes(data)
+    return folder, gray

@@ -50,7 +50,8 @@ def colorize_copy(
             h, w = plane.y.shape
             rgb = np.empty((h, w, 3), np.uint8)
             rgb[...] = (220, 140, 40)
-            _, u, v = rgb_to_yuv(rgb, matrix=writer.matrix, full_range=writer.full_range)
+            _, u, v = rgb_to_yuv(rgb, matrix=writer.matrix, full_range=writer.full_range,
+                                 bit_depth=writer.bit_depth)
             writer.write(time_, plane.y, u, v)
     return writer
 
@@ -422,11 +423,11 @@ def test_unknown_codec_is_an_input_error(clip, tmp_path):
     assert leftovers(tmp_path) == []
 
 
-def test_ten_bit_input_writes_eight_bit_with_same_luma(make_clip, tmp_path):
+def test_ten_bit_input_writes_ten_bit_with_same_luma(make_clip, tmp_path):
     src = make_clip("ten.mp4", pix_fmt="yuv420p10le")
     dst = tmp_path / "out.mp4"
     colorize_copy(src, dst)
-    assert media.read_video_info(dst)["pix_fmt"] == "yuv420p"
+    assert media.read_video_info(dst)["pix_fmt"] == "yuv420p10le"
     assert clip_psnr(media.read_luma(src), media.read_luma(dst)) >= 44
 
 

@@ -52,6 +52,9 @@ ImageHints = str | Path | FrameHints | dict[str, Any] | None
 def default_output(src: str | Path) -> Path:
     """The default output path of a run: ``<stem>_color<suffix>`` beside the input.
 
+    For an image sequence (a folder, or a pattern in a folder ``scan/``) it is
+    ``scan_color.mkv`` beside the folder.
+
     Args:
         src: the input video path.
 
@@ -59,6 +62,9 @@ def default_output(src: str | Path) -> Path:
         The output path.
     """
     src = Path(src)
+    if src.is_dir() or "%" in src.name:  # an image sequence: a movie beside its folder
+        folder = src if src.is_dir() else src.parent
+        return folder.with_name(f"{folder.name}_color.mkv")
     return src.with_name(f"{src.stem}_color{src.suffix}")
 
 
@@ -375,7 +381,8 @@ def colorize_video(src: str | Path, dst: str | Path | None = None, hints: VideoH
             False or raising :class:`vidcolor.Cancelled` stops the run; no output is left.
         **options: ``weights``, ``device``, ``batch_size``, ``working_size``, ``precision``,
             ``temporal``, ``temporal_strength``, ``temporal_window``, ``codec``, ``crf``,
-            ``overwrite``, ``strict``, ``resume`` (see :func:`build_options`), plus
+            ``overwrite``, ``strict``, ``resume``, ``lossless``, ``fps`` (see
+            :func:`build_options`), plus
             ``progress`` (a :class:`vidcolor.progress.Progress`) and ``cancel``
             (a :class:`CancelToken`).
 

@@ -152,8 +152,12 @@ class _Signals:
 @click.option("--working-size", type=int, default=_D.model.working_size, show_default=True,
               help="Shorter side, in pixels, at which the network sees frames (multiple of 8).")
 @click.option("--codec", default=_D.encode.codec,
-              help="Video codec (PyAV name); default per container.")
+              help="ffv1, prores, x264, x265, vp9, dnxhd (or a PyAV name); default per "
+                   "container.")
 @click.option("--crf", type=int, default=_D.encode.crf, show_default=True)
+@click.option("--lossless", is_flag=True, help="Lossless output: FFV1 in .mkv, x264 qp 0 in .mp4.")
+@click.option("--fps", default=str(_D.fps), show_default=True,
+              help="Frame rate of an image-sequence input (24, 23.976, 24000/1001).")
 @click.option("--temporal/--no-temporal", default=_D.temporal.enabled, show_default=True,
               help="Flow-guided flicker removal.")
 @click.option("--temporal-strength", type=float, default=_D.temporal.strength,
@@ -173,6 +177,7 @@ class _Signals:
               help="Tries again of a shot whose Ray worker died.")
 def colorize_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, device: str,
                  batch_size: int, weights: str, working_size: int, codec: str | None, crf: int,
+                 lossless: bool, fps: str,
                  temporal: bool, temporal_strength: float, overwrite: bool, resume: bool,
                  strict: bool, progress_kind: str | None, report_path: Path | None,
                  engine: str, address: str | None, task_retries: int) -> None:
@@ -185,8 +190,8 @@ def colorize_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, 
         options = api.build_options(
             weights=weights, device=device, batch_size=batch_size, working_size=working_size,
             codec=codec, crf=crf, temporal=temporal, temporal_strength=temporal_strength,
-            overwrite=overwrite, strict=strict, resume=resume, engine=engine, address=address,
-            task_retries=task_retries)
+            overwrite=overwrite, strict=strict, resume=resume, lossless=lossless, fps=fps,
+            engine=engine, address=address, task_retries=task_retries)
         if report_path is not None and not report_path.parent.is_dir():
             raise InputError(f"folder {report_path.parent} does not exist; expected the "
                              "report's folder to exist", path=report_path, field="--report")

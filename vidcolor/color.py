@@ -34,6 +34,21 @@ def gray_to_lightness(gray: np.ndarray) -> np.ndarray:
     return _GRAY_TO_L[gray]
 
 
+def luma_to_lightness(luma: np.ndarray) -> np.ndarray:
+    """Lab lightness of gray at full precision (10-16-bit sources).
+
+    Args:
+        luma: ``(H, W)`` float32 full-range gray in [0, 1] (sRGB-encoded, as video luma).
+
+    Returns:
+        ``(H, W)`` float32 L in [0, 100]; agrees with :func:`gray_to_lightness` at the
+        8-bit codes.
+    """
+    g = np.clip(luma.astype(np.float32), 0.0, 1.0)
+    lin = np.where(g <= 0.04045, g / 12.92, ((g + 0.055) / 1.055) ** 2.4)
+    return np.where(lin > 0.008856, 116.0 * np.cbrt(lin) - 16.0, 903.3 * lin).astype(np.float32)
+
+
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """Convert sRGB to Lab.
 

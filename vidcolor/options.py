@@ -8,6 +8,7 @@ classes, never restated.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -64,11 +65,14 @@ class EncodeOptions:
         codec: video codec name for PyAV, or None for the container's default.
         crf: constant rate factor for x264/x265/vp9; lower is better quality.
         overwrite: replace an existing output file.
+        lossless: lossless output: FFV1 in ``.mkv``, x264 qp 0 in ``.mp4``/``.mov``
+            (``vidcolor.io.formats``).
     """
 
     codec: str | None = None
     crf: int = 16
     overwrite: bool = False
+    lossless: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,11 @@ class EngineOptions:
 
 @dataclass(frozen=True)
 class RunOptions:
-    """Everything a video run needs besides the paths and the hints."""
+    """Everything a video run needs besides the paths and the hints.
+
+    Attributes:
+        fps: frame rate given to an image-sequence input (ignored for video files).
+    """
 
     model: ModelOptions = ModelOptions()
     temporal: TemporalOptions = TemporalOptions()
@@ -100,6 +108,7 @@ class RunOptions:
     engine: EngineOptions = EngineOptions()
     strict: bool = False
     resume: bool = False
+    fps: Fraction = Fraction(24)
 
 
 #: The defaults of every option, for doors that show them (the CLI's ``--help``).
@@ -109,10 +118,11 @@ DEFAULTS = RunOptions()
 RUN_OPTION_NAMES = frozenset({
     "weights", "device", "batch_size", "working_size", "precision", "temporal",
     "temporal_strength", "temporal_window", "codec", "crf", "overwrite", "strict", "resume",
-    "engine", "address", "task_retries", "shots_in_flight",
+    "lossless", "fps", "engine", "address", "task_retries", "shots_in_flight",
 })
 
 _M, _T, _E, _G = ModelOptions(), TemporalOptions(), EncodeOptions(), EngineOptions()
+DEFAULT_FPS = Fraction(24)
 
 
 def build_options(
@@ -130,6 +140,8 @@ def build_options(
     overwrite: bool = _E.overwrite,
     strict: bool = False,
     resume: bool = False,
+    lossless: bool = _E.lossless,
+    fps: float | Fraction | str = DEFAULT_FPS,
     engine: str = _G.kind,
     address: str | None = _G.address,
     task_retries: int = _G.task_retries,
@@ -151,6 +163,8 @@ def build_options(
         overwrite: replace an existing output.
         strict: a decode error is an error instead of a filled frame.
         resume: continue an interrupted run from its last finished shot.
+        lossless: lossless output (FFV1 in .mkv, x264 qp 0 in .mp4).
+        fps: frame rate of an image-sequence input, ``24``, ``23.976`` or ``"24000/1001"``.
         engine: ``local`` or ``ray`` (see :class:`EngineOptions`).
         address: the Ray cluster's address, or None.
         task_retries: tries again of a shot whose worker died (0..100).
@@ -170,6 +184,7 @@ def build_options(
         raise InputError(f"found {working_size}; expected a multiple of 8", field="working_size")
     check_int("crf", crf)
     check_temporal(temporal_strength, temporal_window)
+    rate = check_fps(fps)
     check_choice("engine", engine, ENGINES)
     check_int("task_retries", task_retries)
     if shots_in_flight is not None:
@@ -182,9 +197,11 @@ def build_options(
                            working_size=working_size, precision=precision),
         temporal=TemporalOptions(enabled=bool(temporal), strength=float(temporal_strength),
                                  window=temporal_window),
-        encode=EncodeOptions(codec=codec, crf=crf, overwrite=bool(overwrite)),
+        encode=EncodeOptions(codec=codec, crf=crf, overwrite=bool(overwrite),
+                             lossless=bool(lossless)),
         strict=bool(strict),
         resume=bool(resume),
+        fps=rate,
         engine=EngineOptions(kind=engine, address=address, task_retries=task_retries,
                              shots_in_flight=shots_in_flight),
     )
@@ -197,6 +214,25 @@ def options_from(kwargs: dict[str, Any]) -> RunOptions:
         raise InputError(f"unknown option(s) {', '.join(unknown)}; expected some of "
                          f"{', '.join(sorted(RUN_OPTION_NAMES))}", field="options")
     return build_options(**kwargs)
+
+
+def check_fps(fps: Any) -> Fraction:
+    """The frame rate ``fps`` as a Fraction; :class:`InputError` unless in (0, 1000].
+
+    ``23.976`` and ``29.97`` mean the NTSC rates 24000/1001 and 30000/1001.
+    """
+    try:
+        if isinstance(fps, bool):
+            raise TypeError
+        rate = Fraction(str(fps)) if not isinstance(fps, Fraction) else fps
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise InputError(f"found {fps!r}; expected a frame rate such as 24 or 24000/1001",
+                         field="fps") from None
+    if not 0 < rate <= 1000:
+        raise InputError(f"found {fps!r}; expected a frame rate in (0, 1000]", field="fps")
+    ntsc = {Fraction("23.976"): Fraction(24000, 1001), Fraction("29.97"): Fraction(30000, 1001),
+            Fraction("59.94"): Fraction(60000, 1001)}
+    return ntsc.get(rate, rate)
 
 
 def check_temporal(strength: Any, window: Any) -> None:

@@ -6,7 +6,7 @@ Two iterators over the first video stream of a file:
   It reads the Y plane directly (no colour conversion), so it costs little more than the
   decode itself. This is what analysis, flow and the network see.
 * :func:`iter_video_frames` yields the Y plane exactly as the file stores it (limited or
-  full range, 8 bits) for the encoder, which writes it back untouched.
+  full range, at its own bit depth) for the encoder, which writes it back untouched.
 
 Both close their container in ``finally`` and can run in a worker thread with a bounded
 queue (``prefetch=N``, or wrap them in :class:`vidcolor.workers.BoundedPrefetch`).
@@ -76,18 +76,33 @@ class VideoPlane:
     """One decoded frame's Y plane, as the encoder needs it.
 
     Attributes:
-        y: ``(H, W)`` uint8 Y plane exactly as the file stores it (limited range 16..235
-            or full range 0..255, see ``full_range``); deeper formats are rounded to 8 bits.
+        y: ``(H, W)`` Y plane exactly as the file stores it: uint8 at 8 bits, uint16
+            codes (LSB-aligned) at 9 to 16 bits; limited range (16..235 scaled by
+            ``2**(bit_depth-8)``) or full range, see ``full_range``.
         full_range: whether ``y`` is full range.
+        bit_depth: bits per sample of ``y``.
     """
 
     y: np.ndarray
     full_range: bool
+    bit_depth: int = 8
 
     @property
     def gray(self) -> np.ndarray:
-        """``(H, W)`` uint8 full-range (0..255) gray of this frame."""
-        return self.y if self.full_range else luma_to_full_range(self.y, 8)
+        """``(H, W)`` uint8 full-range (0..255) gray of this frame (the network's view)."""
+        if self.bit_depth == 8:
+            return self.y if self.full_range else luma_to_full_range(self.y, 8)
+        return luma_lut(self.bit_depth, self.full_range)[self.y]
+
+    @property
+    def luma(self) -> np.ndarray:
+        """``(H, W)`` float32 full-range luma in [0, 1] at the stored precision."""
+        top = float((1 << self.bit_depth) - 1)
+        y = self.y.astype(np.float32)
+        if self.full_range:
+            return y * (1.0 / top)
+        scale = float(1 << (self.bit_depth - 8))
+        return np.clip((y - 16.0 * scale) * (1.0 / (219.0 * scale)), 0.0, 1.0)
 
 
 # ----------------------------------------------------------------------------- pure helpers
@@ -210,25 +225,55 @@ def frame_gray(frame: av.VideoFrame, size: tuple[int, int] | None = None) -> np.
 
 
 def frame_y_plane(frame: av.VideoFrame) -> VideoPlane:
-    """The Y plane of a decoded frame as stored, rounded to 8 bits.
+    """The Y plane of a decoded frame as stored, at its own bit depth.
 
     Args:
         frame: a decoded PyAV video frame of any pixel format.
 
     Returns:
-        A VideoPlane: ``(H, W)`` uint8 codes and whether they are full range. Formats
-        without a Y plane (RGB, palette) give their full-range gray.
+        A VideoPlane: ``(H, W)`` codes (uint8, or uint16 above 8 bits), whether they are
+        full range, and their bit depth. Formats without a Y plane (RGB, palette) give
+        their full-range gray (for deep RGB such as 16-bit PNG/TIFF or 10-bit DPX, the
+        BT.709 luma of the 16-bit RGB at the format's depth: exact for gray scans).
     """
     full = is_full_range(frame.format.name, int(frame.color_range))
     planar = _plane_array(frame)
     if planar is None:
-        return VideoPlane(_gray_via_swscale(frame), True)
+        comps = frame.format.components
+        bits = max((c.bits for c in comps), default=8)
+        if bits > 16 and frame.format.name in _FLOAT_RGB:  # EXR: 16-bit codes of its values
+            return VideoPlane(_float_gray16(frame), True, 16)
+        if bits <= 8 or bits > 16:
+            return VideoPlane(_gray_via_swscale(frame), True, 8)
+        # Luma of the 16-bit RGB at full precision (exact for gray scans, R = G = B).
+        rgb = frame.to_ndarray(format="rgb48le").astype(np.float32)
+        luma = rgb[..., 0] * 0.2126 + rgb[..., 1] * 0.7152 + rgb[..., 2] * 0.0722
+        arr = np.clip(np.floor(luma + 0.5), 0, 65535).astype(np.uint32)
+        if bits < 16:
+            arr = (arr.astype(np.uint32) * ((1 << bits) - 1) + 32767) // 65535
+        return VideoPlane(arr.astype(np.uint16), True, bits)
     codes, bits = planar
     if bits == 8:
-        return VideoPlane(codes.copy(), full)
-    shift = bits - 8
-    rounded = (codes.astype(np.uint32) + (1 << (shift - 1))) >> shift
-    return VideoPlane(np.minimum(rounded, 255).astype(np.uint8), full)
+        return VideoPlane(codes.copy(), full, 8)
+    return VideoPlane(np.ascontiguousarray(codes, np.uint16), full, bits)
+
+
+#: Float pixel formats (OpenEXR) read as 16-bit gray.
+_FLOAT_RGB = ("gbrpf32le", "gbrapf32le", "grayf32le", "gbrpf16le", "gbrapf16le", "grayf16le")
+
+
+def _float_gray16(frame: av.VideoFrame) -> np.ndarray:
+    """16-bit full-range gray of a float frame: its values taken as display values, 0..1.
+
+    OpenEXR scans are often linear light; vidcolor does not apply a transfer here (the
+    file's values are clipped to [0, 1] and quantised), so grade linear EXR to a display
+    encoding first.
+    """
+    gray = frame.format.name.startswith("gray")
+    arr = frame.to_ndarray(format="grayf32le" if gray else "gbrpf32le").astype(np.float32)
+    if not gray:
+        arr = arr[..., 0] * 0.2126 + arr[..., 1] * 0.7152 + arr[..., 2] * 0.0722
+    return np.floor(np.clip(arr, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
 
 
 def _gray_via_swscale(frame: av.VideoFrame) -> np.ndarray:
@@ -246,6 +291,7 @@ def iter_frames(
     *,
     strict: bool = False,
     report: DecodeReport | None = None,
+    rate: Fraction | None = None,
 ) -> Iterator[tuple[FrameTime, av.VideoFrame]]:
     """Decode the first video stream, yielding every frame with its time.
 
@@ -259,6 +305,7 @@ def iter_frames(
         strict: raise DecodeError at the first packet that fails to decode, or frame the
             decoder flags as corrupt, instead of filling/passing it on.
         report: collects what was filled, concealed or dropped.
+        rate: frames per second of an image-sequence input (default 24).
 
     Yields:
         ``(FrameTime(index, pts, time_base), frame)``; ``index`` counts from 0 with no gap.
@@ -269,7 +316,7 @@ def iter_frames(
     """
     path = Path(path)
     report = report if report is not None else DecodeReport()
-    container = open_input(path)
+    container = open_input(path, rate)
     try:
         stream = select_video_stream(container)
         if stream is None:
@@ -429,13 +476,13 @@ def _synth_pts(index: int, rate, time_base: Fraction, last_pts: int | None) -> i
     return pts
 
 
-def _iter_luma(path, size, strict, report):
-    for time, frame in iter_frames(path, strict=strict, report=report):
+def _iter_luma(path, size, strict, report, rate):
+    for time, frame in iter_frames(path, strict=strict, report=report, rate=rate):
         yield time, frame_gray(frame, size)
 
 
-def _iter_planes(path, strict, report):
-    for time, frame in iter_frames(path, strict=strict, report=report):
+def _iter_planes(path, strict, report, rate):
+    for time, frame in iter_frames(path, strict=strict, report=report, rate=rate):
         yield time, frame_y_plane(frame)
 
 
@@ -446,6 +493,7 @@ def iter_luma(
     strict: bool = False,
     report: DecodeReport | None = None,
     prefetch: int = 0,
+    rate: Fraction | None = None,
 ) -> Iterator[tuple[FrameTime, np.ndarray]]:
     """Stream every frame's full-range gray, optionally at a working size.
 
@@ -458,6 +506,7 @@ def iter_luma(
         prefetch: if > 0, decode in a worker thread at most this many frames ahead; the
             returned iterator then has ``close()``, call it (or use ``with``) if you stop
             early.
+        rate: frames per second of an image-sequence input (default 24).
 
     Yields:
         ``(FrameTime, gray)``: gray is ``(H, W)`` uint8 in 0..255, limited-range streams
@@ -467,7 +516,7 @@ def iter_luma(
     Raises:
         DecodeError: as :func:`iter_frames`.
     """
-    it = _iter_luma(path, size, strict, report)
+    it = _iter_luma(path, size, strict, report, rate)
     return BoundedPrefetch(it, prefetch, name="vidcolor-decode-luma") if prefetch > 0 else it
 
 
@@ -477,6 +526,7 @@ def iter_video_frames(
     strict: bool = False,
     report: DecodeReport | None = None,
     prefetch: int = 0,
+    rate: Fraction | None = None,
 ) -> Iterator[tuple[FrameTime, VideoPlane]]:
     """Stream every frame's Y plane as stored, for the encoder to write back untouched.
 
@@ -485,16 +535,18 @@ def iter_video_frames(
         strict: raise on a packet that fails to decode instead of filling the frame.
         report: collects filled/concealed frames (see DecodeReport).
         prefetch: if > 0, decode in a worker thread at most this many frames ahead.
+        rate: frames per second of an image-sequence input (default 24).
 
     Yields:
-        ``(FrameTime, VideoPlane)``: ``plane.y`` is ``(H, W)`` uint8 as stored (limited
-        or full range per ``plane.full_range``); ``plane.gray`` is its full-range gray.
+        ``(FrameTime, VideoPlane)``: ``plane.y`` is ``(H, W)`` as stored (uint8, or
+        uint16 above 8 bits; limited or full range per ``plane.full_range``);
+        ``plane.gray`` is its 8-bit full-range gray, ``plane.luma`` its full precision.
         Pass ``plane.y`` to :meth:`vidcolor.io.encode.VideoWriter.write`.
 
     Raises:
         DecodeError: as :func:`iter_frames`.
     """
-    it = _iter_planes(path, strict, report)
+    it = _iter_planes(path, strict, report, rate)
     return BoundedPrefetch(it, prefetch, name="vidcolor-decode") if prefetch > 0 else it
 
 

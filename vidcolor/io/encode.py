@@ -36,19 +36,16 @@ import numpy as np
 from vidcolor.atomic import check_output_path, commit_temp, no_space_error, temp_path_for
 from vidcolor.errors import InputError, OutputError
 from vidcolor.frames import FrameTime
-from vidcolor.io.probe import RANGE_FULL, RANGE_LIMITED, VideoInfo, open_input
+from vidcolor.io.formats import (
+    check_output_format,
+    codec_options,
+    output_pix_fmt,
+    pix_fmt_depth,
+)
+from vidcolor.io.probe import FIELD_ORDERS, RANGE_FULL, RANGE_LIMITED, VideoInfo, open_input
 from vidcolor.options import EncodeOptions
 
 log = logging.getLogger(__name__)
-
-# Output extension -> (FFmpeg muxer, default video encoder, audio encoder for transcoding).
-CONTAINERS = {
-    ".mp4": ("mp4", "libx264", "aac"),
-    ".m4v": ("mp4", "libx264", "aac"),
-    ".mkv": ("matroska", "libx264", "libopus"),
-    ".mov": ("mov", "libx264", "aac"),
-    ".webm": ("webm", "libvpx-vp9", "libopus"),
-}
 
 # AVColorSpace numbers and the luma coefficients (Kr, Kb) of their matrices.
 MATRIX_COEFFS = {
@@ -103,18 +100,20 @@ def matrix_for(info: VideoInfo) -> str:
 
 
 def rgb_to_yuv(
-    rgb: np.ndarray, *, matrix: str = "bt709", full_range: bool = False
+    rgb: np.ndarray, *, matrix: str = "bt709", full_range: bool = False, bit_depth: int = 8
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Full-resolution Y, U and V planes of an sRGB image (pure function).
 
     Args:
         rgb: ``(H, W, 3)`` uint8 R'G'B' (or float32 in [0, 1]).
         matrix: ``"bt709"``, ``"bt601"`` or ``"bt2020"`` (use :attr:`VideoWriter.matrix`).
-        full_range: full-range codes (0..255) instead of limited (Y 16..235, UV 16..240).
+        full_range: full-range codes (0..2**bit_depth-1) instead of limited (at 8 bits
+            Y 16..235, UV 16..240; deeper, the same scaled by ``2**(bit_depth-8)``).
+        bit_depth: bits per output code (8 to 16; :attr:`VideoWriter.bit_depth`).
 
     Returns:
-        ``(y, u, v)``: each ``(H, W)`` uint8. A writer only needs ``u`` and ``v``; its Y
-        plane is the input's own.
+        ``(y, u, v)``: each ``(H, W)``, uint8 at 8 bits, uint16 deeper. A writer only
+        needs ``u`` and ``v``; its Y plane is the input's own.
     """
     if matrix not in MATRIX_COEFFS:
         raise ValueError(f"matrix: found {matrix!r}, expected one of {sorted(MATRIX_COEFFS)}")
@@ -126,39 +125,54 @@ def rgb_to_yuv(
     y = kr * r + (1.0 - kr - kb) * g + kb * b
     pb = (b - y) / (2.0 * (1.0 - kb))
     pr = (r - y) / (2.0 * (1.0 - kr))
+    top = (1 << bit_depth) - 1
+    scale = float(1 << (bit_depth - 8))
     if full_range:
-        ys, cs, y0 = 255.0, 255.0, 0.0
+        ys = cs = float(top)
+        y0, c0 = 0.0, float(1 << (bit_depth - 1))
     else:
-        ys, cs, y0 = 219.0, 224.0, 16.0
+        ys, cs, y0, c0 = 219.0 * scale, 224.0 * scale, 16.0 * scale, 128.0 * scale
+    dtype = np.uint8 if bit_depth <= 8 else np.uint16
 
     def code(v: np.ndarray) -> np.ndarray:
-        return np.clip(np.floor(v + 0.5), 0, 255).astype(np.uint8)
+        return np.clip(np.floor(v + 0.5), 0, top).astype(dtype)
 
-    return code(y0 + ys * y), code(128.0 + cs * pb), code(128.0 + cs * pr)
+    return code(y0 + ys * y), code(c0 + cs * pb), code(c0 + cs * pr)
 
 
-def output_pix_fmt(codec: str, width: int, height: int) -> str:
-    """The pixel format written: 4:2:0, or 4:4:4 where the codec cannot do 4:2:0 at odd sizes.
+def convert_depth(y: np.ndarray, src_bits: int, dst_bits: int) -> np.ndarray:
+    """Luma codes from ``src_bits`` to ``dst_bits`` per sample (exact when deepening).
 
-    x264/x265 refuse 4:2:0 with an odd width or height; there the output is 4:4:4 (every
-    pixel keeps its chroma; High 4:4:4 profile). VP9 handles odd 4:2:0 sizes itself.
+    Args:
+        y: ``(H, W)`` uint8 or uint16 codes at ``src_bits``.
+        src_bits: bits of ``y``.
+        dst_bits: bits wanted.
+
+    Returns:
+        ``(H, W)`` uint8 (8 bits) or uint16 codes: shifted up (exact, as FFmpeg converts
+        limited range), or rounded down.
     """
-    odd = width % 2 or height % 2
-    if odd and codec not in ("libvpx-vp9", "libvpx", "libaom-av1", "libsvtav1", "ffv1"):
-        return "yuv444p"
-    return "yuv420p"
+    if src_bits == dst_bits:
+        return y
+    dtype = np.uint8 if dst_bits <= 8 else np.uint16
+    if dst_bits > src_bits:
+        return (y.astype(np.uint16) << (dst_bits - src_bits)).astype(dtype)
+    shift = src_bits - dst_bits
+    rounded = (y.astype(np.uint32) + (1 << (shift - 1))) >> shift
+    return np.minimum(rounded, (1 << dst_bits) - 1).astype(dtype)
 
 
 def _fill_plane(plane, values: np.ndarray) -> None:
-    """Copy ``(h, w)`` uint8 into a frame plane, honouring its line size."""
-    line = plane.line_size
+    """Copy ``(h, w)`` uint8 or uint16 samples into a frame plane, honouring its line size."""
+    line = plane.line_size // values.itemsize
     h, w = values.shape
-    if line == w:
+    if line == w and plane.height == h:
         plane.update(np.ascontiguousarray(values).tobytes())
         return
-    buf = np.empty((plane.height, line), np.uint8)
+    buf = np.empty((plane.height, line), values.dtype)
     buf[:h, :w] = values
     buf[:h, w:] = values[:, -1:]
+    buf[h:] = buf[h - 1 : h]
     plane.update(buf.tobytes())
 
 
@@ -170,8 +184,9 @@ class VideoWriter:
             ``.mkv`` ``.mov`` ``.webm``.
         info: the input's :func:`~vidcolor.io.probe.probe` result (size, timing, rotation,
             color tags, metadata, audio streams and the input path).
-        options: codec (None: libx264, or libvpx-vp9 for .webm), crf (default 16: luma PSNR
-            >= 45 dB), overwrite.
+        options: codec (None: libx264, or libvpx-vp9 for .webm; see
+            :mod:`vidcolor.io.formats`), crf (default 16: luma PSNR >= 45 dB), lossless,
+            overwrite.
         overwrite: also allows replacing an existing ``dst`` (either this or
             ``options.overwrite``).
         copy_audio: copy the input's audio (transcoded where needed) and subtitle streams.
@@ -191,7 +206,11 @@ class VideoWriter:
             compute U and V with ``rgb_to_yuv(rgb, matrix=writer.matrix,
             full_range=writer.full_range)``.
         full_range: whether the output (like the input) uses full-range codes.
-        pix_fmt: ``"yuv420p"``, or ``"yuv444p"`` for odd sizes with x264.
+        pix_fmt: the written pixel format: the input's subsampling and bit depth where
+            the codec takes them (:func:`vidcolor.io.formats.output_pix_fmt`).
+        bit_depth: bits per sample written; U and V are given at this depth (uint16
+            above 8 bits); Y is given as decoded and converted (shifted) if it differs.
+        chroma_size: ``(width, height)`` of the U and V planes.
         crf: the crf passed to the encoder: ``options.crf`` on x264's scale, made 4 lower
             for VP9 (whose scale is coarser) and 2 lower below 320x240 pixels, 4 lower
             below 96x96 (see :func:`size_crf_offset`), so that the default keeps luma
@@ -221,17 +240,12 @@ class VideoWriter:
         self.copy_audio = copy_audio
         self.preset = preset
         self.tune = tune
-        suffix = self.dst.suffix.lower()
-        if suffix not in CONTAINERS:
-            raise InputError(
-                f"unsupported output extension {suffix or '(none)'!r} (expected one of "
-                f"{', '.join(CONTAINERS)})",
-                path=self.dst,
-                field="output",
-            )
-        self.format_name, default_codec, self.audio_codec = CONTAINERS[suffix]
-        self.codec = options.codec or default_codec
-        self.pix_fmt = output_pix_fmt(self.codec, info.width, info.height)
+        self.format = check_output_format(self.dst, options.codec, options.lossless)
+        self.format_name, self.audio_codec = self.format.muxer, self.format.audio_codec
+        self.codec = self.format.codec
+        self.pix_fmt = output_pix_fmt(self.codec, info.width, info.height, info.pix_fmt,
+                                      info.bit_depth)
+        self.bit_depth = pix_fmt_depth(self.pix_fmt)
         self.crf = max(
             0,
             int(options.crf)
@@ -248,11 +262,8 @@ class VideoWriter:
         self._stream = None
         self._copier: _StreamCopier | None = None
         self._last_pts: int | None = None
-        self._chroma_size = (
-            (info.width, info.height)
-            if self.pix_fmt == "yuv444p"
-            else ((info.width + 1) // 2, (info.height + 1) // 2)
-        )
+        fmt = av.VideoFormat(self.pix_fmt)
+        self.chroma_size = (fmt.chroma_width(info.width), fmt.chroma_height(info.height))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -313,10 +324,15 @@ class VideoWriter:
         else:
             ctx.color_primaries = _MATRIX_PRIMARIES[self.matrix]
         ctx.color_trc = info.color_trc if info.color_trc not in (0, 2) else _MATRIX_TRC[self.matrix]
-        stream.options = self._codec_options()
+        stream.options = codec_options(self.format, self.pix_fmt, self.crf, preset=self.preset,
+                                       tune=self.tune, interlaced=info.interlaced)
         for key in ("language", "title"):
             if key in info.video_metadata:
                 stream.metadata[key] = info.video_metadata[key]
+        if info.timecode:
+            stream.metadata["timecode"] = info.timecode  # mov/mp4: a tmcd track; mkv: a tag
+        if info.interlaced:
+            _set_field_order(ctx, info.field_order)
         if info.rotation:
             stream.set_display_rotation(info.rotation)
         try:  # open now, so a bad codec option fails here rather than at the first frame
@@ -329,25 +345,10 @@ class VideoWriter:
                 field="codec",
             ) from exc
         self._stream = stream
-        if self.copy_audio:
+        if self.copy_audio and info.sequence is None:  # an image sequence has no sound
             self._copier = _StreamCopier(info.path, self._out, self.audio_codec)
             self.audio_mode = self._copier.modes
             self.subtitle_mode = self._copier.subtitle_modes
-
-    def _codec_options(self) -> dict[str, str]:
-        crf = str(self.crf)
-        if self.codec in ("libx264", "libx265"):
-            opts = {"crf": crf, "preset": self.preset}
-            if self.tune:
-                opts["tune"] = self.tune
-            if self.info.interlaced and self.codec == "libx264":
-                opts["x264-params"] = "interlaced=1"  # keep field coding and the flag
-            return opts
-        if self.codec in ("libvpx-vp9", "libvpx"):
-            return {"crf": crf, "b": "0", "deadline": "good", "cpu-used": "4", "row-mt": "1"}
-        if self.codec in ("libaom-av1", "libsvtav1"):
-            return {"crf": crf}
-        return {}
 
     def _finish(self) -> None:
         if self.frames_written == 0:
@@ -416,10 +417,12 @@ class VideoWriter:
         if self._out is None:
             raise RuntimeError("VideoWriter.write outside its `with` block")
         h, w = self.info.height, self.info.width
-        if y.shape != (h, w) or y.dtype != np.uint8:
-            raise ValueError(f"y: found {y.shape} {y.dtype}, expected ({h}, {w}) uint8")
+        if y.shape != (h, w) or y.dtype not in (np.uint8, np.uint16):
+            raise ValueError(f"y: found {y.shape} {y.dtype}, expected ({h}, {w}) uint8 or "
+                             "uint16")
+        src_bits = 8 if y.dtype == np.uint8 else min(16, max(9, self.info.bit_depth))
         frame = av.VideoFrame(w, h, self.pix_fmt)
-        _fill_plane(frame.planes[0], y)
+        _fill_plane(frame.planes[0], convert_depth(y, src_bits, self.bit_depth))
         for plane, name, values in ((frame.planes[1], "u", u), (frame.planes[2], "v", v)):
             _fill_plane(plane, self._chroma(name, values))
         frame.color_range = RANGE_FULL if self.full_range else RANGE_LIMITED
@@ -435,9 +438,11 @@ class VideoWriter:
             raise self._as_output_error(exc, "writing failed") from exc
 
     def _chroma(self, name: str, values: np.ndarray) -> np.ndarray:
-        cw, ch = self._chroma_size
-        if values.dtype != np.uint8 or values.ndim != 2:
-            raise ValueError(f"{name}: found {values.shape} {values.dtype}, expected 2-D uint8")
+        cw, ch = self.chroma_size
+        want = np.uint8 if self.bit_depth <= 8 else np.uint16
+        if values.dtype != want or values.ndim != 2:
+            raise ValueError(f"{name}: found {values.shape} {values.dtype}, expected 2-D "
+                             f"{np.dtype(want).name} ({self.bit_depth}-bit {self.pix_fmt})")
         if values.shape == (ch, cw):
             return values
         if values.shape == (self.info.height, self.info.width):
@@ -463,6 +468,15 @@ class VideoWriter:
             )
         self._last_pts = pts
         return pts
+
+
+def _set_field_order(ctx, field_order: str) -> None:
+    """Tag the encoder with the source's field order (``"tt"``, ``"bb"`` ...)."""
+    numbers = {name: number for number, name in FIELD_ORDERS.items()}
+    try:
+        ctx.field_order = numbers.get(field_order, 2)
+    except (AttributeError, TypeError, ValueError):
+        pass  # an older PyAV without the property; x264 still codes fields
 
 
 class _StreamCopier:

@@ -17,6 +17,7 @@ from pathlib import Path
 import av
 
 from vidcolor.errors import DecodeError
+from vidcolor.io.sequence import ImageSequence, dpx_timecode, find_sequence, open_sequence
 
 # AVColorRange values (libavutil/pixfmt.h).
 RANGE_UNSPECIFIED, RANGE_LIMITED, RANGE_FULL = 0, 1, 2
@@ -85,6 +86,12 @@ class VideoInfo:
         color_primaries: AVColorPrimaries number of the first frame.
         color_trc: AVColorTransferCharacteristic number of the first frame.
         interlaced: the first frame carries the interlaced flag.
+        field_order: ``"tt"`` (top field first), ``"bb"``, ``"progressive"`` or
+            ``"unknown"``, from the interlaced and top-field-first flags of the first frame.
+        timecode: the start timecode (``"HH:MM:SS:FF"``, ``;`` for drop frame) of a MOV,
+            MXF, MKV or DPX source, or None.
+        sequence: the :class:`~vidcolor.io.sequence.ImageSequence` of an image-sequence
+            input (its numbering), or None for a video file.
         video_stream_index: index of the video stream used (the first one) in the container.
         audio: every audio stream, in container order.
         metadata: container-level tags (title, comment, creation_time ...).
@@ -110,6 +117,9 @@ class VideoInfo:
     color_trc: int
     interlaced: bool
     video_stream_index: int
+    field_order: str = "progressive"
+    timecode: str | None = None
+    sequence: ImageSequence | None = None
     audio: tuple[AudioStreamInfo, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict, hash=False)
     video_metadata: dict[str, str] = field(default_factory=dict, hash=False)
@@ -164,19 +174,25 @@ def check_readable(path: Path) -> None:
         raise DecodeError("empty file: 0 bytes (expected a video file)", path=path)
 
 
-def open_input(path: str | Path) -> av.container.InputContainer:
+def open_input(path: str | Path, rate: Fraction | None = None) -> av.container.InputContainer:
     """Open ``path`` with PyAV for reading, turning every failure into a DecodeError.
 
     Args:
-        path: the media file.
+        path: the media file, or an image sequence (a printf pattern such as
+            ``scan/%06d.dpx``, or a folder of numbered images).
+        rate: frames per second of an image sequence (default 24); ignored for files.
 
     Returns:
         An open PyAV input container; the caller closes it.
 
     Raises:
-        DecodeError: missing, unreadable, empty, or not a media file FFmpeg recognises.
+        DecodeError: missing, unreadable, empty, or not a media file FFmpeg recognises; an
+            image sequence with a gap (naming the missing frame).
     """
     path = Path(path)
+    seq = find_sequence(path)
+    if seq is not None:
+        return open_sequence(seq, rate)
     check_readable(path)
     try:
         return av.open(str(path), "r")
@@ -191,14 +207,16 @@ def open_input(path: str | Path) -> av.container.InputContainer:
         raise DecodeError(f"cannot open: {exc.strerror or exc}", path=path) from exc
 
 
-def probe(path: str | Path) -> VideoInfo:
+def probe(path: str | Path, rate: Fraction | None = None) -> VideoInfo:
     """Read what a video file holds and check that it can be decoded.
 
     Opens the file, reads the headers of every stream and decodes the first frame of
     the first video stream. Cheap: no more than a few packets are decoded.
 
     Args:
-        path: a video file (mp4, mkv, mov, webm, avi ...).
+        path: a video file (mp4, mkv, mov, webm, avi ...) or an image sequence (see
+            :func:`open_input`).
+        rate: frames per second of an image sequence (default 24).
 
     Returns:
         A VideoInfo for the first video stream, plus the audio streams and metadata.
@@ -209,16 +227,18 @@ def probe(path: str | Path) -> VideoInfo:
             stream, or has a video stream without a single decodable frame.
     """
     path = Path(path)
-    container = open_input(path)
+    seq = find_sequence(path)
+    container = open_input(path, rate)
     try:
-        return _probe_open(path, container)
+        return _probe_open(path, container, seq)
     finally:
         container.close()
 
 
-def _probe_open(path: Path, container: av.container.InputContainer) -> VideoInfo:
+def _probe_open(path: Path, container: av.container.InputContainer,
+                seq: ImageSequence | None = None) -> VideoInfo:
     fmt_name = container.format.name
-    if any(tag in fmt_name for tag in _IMAGE_DEMUXERS):
+    if seq is None and any(tag in fmt_name for tag in _IMAGE_DEMUXERS):
         raise DecodeError(
             f"a still image (format {fmt_name}), expected a video; "
             "use `vidcolor image` for single pictures",
@@ -241,6 +261,8 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> VideoInfo
             path=path,
             field="codec",
         )
+    ctx = stream.codec_context  # the container's colour tags, before a decoder updates them
+    tags = (ctx.colorspace, ctx.color_primaries, ctx.color_trc)
     first = _first_frame(path, container, stream)
     time_base = stream.time_base or Fraction(1, 90000)
     rate = stream.average_rate or stream.guessed_rate or None
@@ -249,7 +271,7 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> VideoInfo
         duration = float(stream.duration * time_base)
     elif container.duration:
         duration = container.duration / av.time_base
-    frames = stream.frames or None
+    frames = seq.count if seq is not None else (stream.frames or None)
     fmt = first.format
     return VideoInfo(
         path=path,
@@ -266,15 +288,57 @@ def _probe_open(path: Path, container: av.container.InputContainer) -> VideoInfo
         pix_fmt=fmt.name,
         bit_depth=fmt.components[0].bits if fmt.components else 8,
         color_range=int(first.color_range),
-        colorspace=int(first.colorspace),
-        color_primaries=int(first.color_primaries),
-        color_trc=int(first.color_trc),
+        colorspace=_tag(first.colorspace, tags[0]),
+        color_primaries=_tag(first.color_primaries, tags[1]),
+        color_trc=_tag(first.color_trc, tags[2]),
         interlaced=bool(first.interlaced_frame),
         video_stream_index=stream.index,
+        field_order=_field_order(first, stream),
+        timecode=find_timecode(container, stream, first) or (
+            dpx_timecode(seq.path_of(seq.start)) if seq is not None else None),
+        sequence=seq,
         audio=audio,
         metadata=dict(container.metadata),
         video_metadata=dict(stream.metadata),
     )
+
+
+def _tag(frame_value, stream_value) -> int:
+    """A colour tag: the frame's, else the container's (ProRes frames may leave it unset)."""
+    value = int(frame_value)
+    if value == 2 and stream_value is not None and int(stream_value) not in (0, 2):
+        return int(stream_value)
+    return value
+
+
+#: AVFieldOrder numbers (libavcodec/defs.h) and their names.
+FIELD_ORDERS = {1: "progressive", 2: "tt", 3: "bb", 4: "tb", 5: "bt"}
+
+
+def _field_order(frame: av.VideoFrame, stream) -> str:
+    """The field order: the decoder's (AVFieldOrder), else top first for interlaced frames."""
+    order = FIELD_ORDERS.get(int(getattr(stream.codec_context, "field_order", 0) or 0))
+    if not frame.interlaced_frame:
+        return "progressive"
+    return order if order not in (None, "progressive") else "tt"
+
+
+def find_timecode(container, stream, frame: av.VideoFrame | None = None) -> str | None:
+    """The start timecode a source carries, or None.
+
+    Looked for where FFmpeg's demuxers put it: the container's tags (MXF, Matroska), the
+    video stream's, a ``tmcd`` data stream's (MOV/MP4), and the first frame's metadata
+    (the DPX and EXR decoders export the header's timecode there).
+    """
+    places = [container.metadata, stream.metadata]
+    places += [s.metadata for s in container.streams if s is not stream]
+    if frame is not None:
+        places.append(getattr(frame, "metadata", None) or {})
+    for tags in places:
+        for key, value in tags.items():
+            if key.lower() == "timecode" and value:
+                return str(value)
+    return None
 
 
 def select_video_stream(container: av.container.InputContainer):

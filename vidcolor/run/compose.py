@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from kornia.filters import guided_blur
 
-from vidcolor.color import gray_to_lightness, merge_lightness_ab
+from vidcolor.color import gray_to_lightness, luma_to_lightness, merge_lightness_ab
 from vidcolor.io.encode import rgb_to_yuv
 
 
@@ -53,7 +53,8 @@ def upsample_ab(
 
 
 def chroma_from_lab(
-    gray: np.ndarray, ab: np.ndarray, *, matrix: str, full_range: bool
+    gray: np.ndarray, ab: np.ndarray, *, matrix: str, full_range: bool,
+    luma: np.ndarray | None = None, bit_depth: int = 8,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The U and V planes of pixels with lightness from ``gray`` and chroma ``ab``.
 
@@ -62,13 +63,17 @@ def chroma_from_lab(
         ab: ``(h, w, 2)`` float32 chroma at the same size.
         matrix: the output's Y'CbCr matrix (``VideoWriter.matrix``: ``"bt709"``, ...).
         full_range: write full-range (JPEG) chroma instead of limited (MPEG) range.
+        luma: optional ``(h, w)`` float32 full-range luma in [0, 1] at the source's full
+            precision; when given, L comes from it instead of the 8-bit ``gray``.
+        bit_depth: bits of the output codes (``VideoWriter.bit_depth``).
 
     Returns:
-        ``(u, v)``: ``(h, w)`` uint8 planes.
+        ``(u, v)``: ``(h, w)`` planes, uint8 at 8 bits, uint16 deeper.
     """
-    lab = np.concatenate([gray_to_lightness(gray)[..., None], ab.astype(np.float32)], axis=2)
+    lightness = gray_to_lightness(gray) if luma is None else luma_to_lightness(luma)
+    lab = np.concatenate([lightness[..., None], ab.astype(np.float32)], axis=2)
     rgb = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0.0, 1.0)
-    _, u, v = rgb_to_yuv(rgb, matrix=matrix, full_range=full_range)
+    _, u, v = rgb_to_yuv(rgb, matrix=matrix, full_range=full_range, bit_depth=bit_depth)
     return u, v
 
 
@@ -91,13 +96,16 @@ def colorize_gray(gray: np.ndarray, ab: np.ndarray, *, backend: str = "opencv") 
 
 def compose_chroma(
     gray: np.ndarray, ab: np.ndarray, chroma_size: tuple[int, int], *, matrix: str,
-    full_range: bool, backend: str = "opencv",
+    full_range: bool, backend: str = "opencv", luma: np.ndarray | None = None,
+    bit_depth: int = 8,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The U and V planes of one output frame (its Y plane is the input's, untouched).
 
     The frame's luma is brought to the chroma plane size, the working-resolution chroma is
     upsampled to that size guided by it (:func:`upsample_ab`), and U/V are computed from
-    (L of the input luma, ab) with the output's matrix and range.
+    (L of the input luma, ab) with the output's matrix, range and bit depth. With ``luma``
+    (10-16-bit sources) L is computed at the source's full precision; the guide stays the
+    8-bit gray.
 
     Args:
         gray: ``(H, W)`` uint8 full-range luma of the full-resolution frame.
@@ -106,12 +114,21 @@ def compose_chroma(
         matrix: the output's Y'CbCr matrix (``VideoWriter.matrix``).
         full_range: full-range chroma codes instead of limited range.
         backend: guided-filter backend (see :func:`upsample_ab`).
+        luma: optional ``(H, W)`` float32 full-range luma in [0, 1] at full precision
+            (``VideoPlane.luma``).
+        bit_depth: bits of the output codes (``VideoWriter.bit_depth``).
 
     Returns:
-        ``(u, v)``, each ``(height, width)`` uint8.
+        ``(u, v)``, each ``(height, width)``, uint8 at 8 bits, uint16 deeper.
     """
     cw, ch = chroma_size
-    gray_c = gray if gray.shape == (ch, cw) else cv2.resize(gray, (cw, ch),
-                                                             interpolation=cv2.INTER_AREA)
+
+    def at_chroma(x: np.ndarray) -> np.ndarray:
+        return x if x.shape == (ch, cw) else cv2.resize(x, (cw, ch),
+                                                        interpolation=cv2.INTER_AREA)
+
+    gray_c = at_chroma(gray)
     ab_c = upsample_ab(ab, gray_c, backend=backend)
-    return chroma_from_lab(gray_c, ab_c, matrix=matrix, full_range=full_range)
+    luma_c = None if luma is None else at_chroma(luma)
+    return chroma_from_lab(gray_c, ab_c, matrix=matrix, full_range=full_range, luma=luma_c,
+                           bit_depth=bit_depth)

@@ -29,8 +29,8 @@ from vidcolor.errors import Cancelled, DecodeError
 from vidcolor.frames import ColoredFrame, FrameTime, working_shape
 from vidcolor.hints.format import HintSet
 from vidcolor.io.decode import DecodeReport, iter_luma, iter_video_frames
-from vidcolor.io.encode import VideoWriter
 from vidcolor.io.probe import VideoInfo, probe
+from vidcolor.io.sequence_writer import check_output, open_writer
 from vidcolor.options import RunOptions
 from vidcolor.progress import Progress
 from vidcolor.run.cancel import CancelToken
@@ -159,7 +159,7 @@ def analyze(job: VideoJob, work: WorkFolder, progress: Progress,
     report = DecodeReport()
     with work.luma(job.shape) as luma:
         source = iter_luma(job.src, (w, h), strict=job.options.strict, report=report,
-                           prefetch=QUEUE_DEPTH)
+                           prefetch=QUEUE_DEPTH, rate=job.options.fps)
         try:
             for frame_time, gray in source:
                 cancel.check()
@@ -277,11 +277,9 @@ def encode(job: VideoJob, work: WorkFolder, analysis: Analysis, backend: str,
     starts = [s.start for s in shots]
     written = 0
     source = iter_video_frames(job.src, strict=job.options.strict, report=DecodeReport(),
-                               prefetch=QUEUE_DEPTH)
+                               prefetch=QUEUE_DEPTH, rate=job.options.fps)
     try:
-        with VideoWriter(job.dst, info, job.options.encode) as writer:
-            chroma_size = (info.width, info.height) if writer.pix_fmt == "yuv444p" else (
-                (info.width + 1) // 2, (info.height + 1) // 2)
+        with open_writer(job.dst, info, job.options.encode) as writer:
             with BoundedSink(lambda item: writer.write(*item), QUEUE_DEPTH,
                              name="vidcolor-encode") as sink:
                 for frame_time, plane in source:
@@ -299,8 +297,11 @@ def encode(job: VideoJob, work: WorkFolder, analysis: Analysis, backend: str,
                         store = work.shot_chroma(shot, job.shape)
                     ab = store.read(index - shot.start).astype(np.float32)
                     gray = plane.gray
-                    u, v = compose_chroma(gray, ab, chroma_size, matrix=writer.matrix,
-                                          full_range=writer.full_range, backend=backend)
+                    deep = plane.bit_depth > 8 or writer.bit_depth > 8
+                    u, v = compose_chroma(gray, ab, writer.chroma_size, matrix=writer.matrix,
+                                          full_range=writer.full_range, backend=backend,
+                                          luma=plane.luma if deep else None,
+                                          bit_depth=writer.bit_depth)
                     sink.put((frame_time, plane.y, u, v))
                     written += 1
                     if on_frame is not None:
@@ -369,11 +370,12 @@ def run_video(
     progress = progress if progress is not None else Progress()
     cancel = cancel if cancel is not None else CancelToken()
     src, dst = check_paths(src, dst, overwrite=options.encode.overwrite)
+    check_output(dst, options.encode)  # container x codec, or image pattern: before any work
     on_cluster = options.engine.kind == "ray"
     if on_cluster:
         require_ray()
     t0 = time.monotonic()
-    info = probe(src)
+    info = probe(src, options.fps)
     if info.frame_count is not None and isinstance(hints, HintSet):
         hints.check_frame_count(info.frame_count)
     job = VideoJob(src=src, dst=dst, info=info,

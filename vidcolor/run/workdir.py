@@ -194,7 +194,9 @@ def work_bytes_estimate(info: VideoInfo, shape: tuple[int, int]) -> int | None:
     if frames is None:
         return None
     h, w = shape
-    return frames * h * w * WORK_BYTES_PER_PIXEL + info.path.stat().st_size
+    size = (info.sequence.approx_bytes() if info.sequence is not None
+            else info.path.stat().st_size)
+    return frames * h * w * WORK_BYTES_PER_PIXEL + size
 
 
 def check_free_space(folder: Path, needed: int | None) -> None:
@@ -222,10 +224,14 @@ def fingerprint(src: Path, hint_frames: dict[int, FrameHints], options: RunOptio
 
     ``batch_size`` is left out: results do not depend on it.
     """
-    st = src.stat()
+    if info.sequence is not None:  # an image sequence: its pattern, numbering, end files
+        identity = info.sequence.identity()
+    else:
+        st = src.stat()
+        identity = f"{src.resolve()}|{st.st_size}|{st.st_mtime_ns}"
     return {
         "format": WORK_FORMAT,
-        "input": f"{src.resolve()}|{st.st_size}|{st.st_mtime_ns}",
+        "input": identity,
         "hints": _hints_digest(hint_frames),
         "model": asdict(options.model) | {"batch_size": None},
         "temporal": asdict(options.temporal),
