@@ -9,11 +9,15 @@ No ground truth is needed (issue 12, item 1). Protocol:
   (placed by eye on its hint frames; ``--hints FILE`` gives others, same layout);
 * the film is colorized through the public API (``vidcolor.Colorizer.colorize_frames``),
   with its hints on those frames only;
-* the cameras of such shots barely move, so a hint's place is its place on the hint frame.
-  On every later frame of its shot where the content there is still the hinted content
-  (the mean luma over a 9x9 patch, after dividing by the frame's mean luma to remove
-  flicker, is within 12% of the hint frame's: nothing moved over it), the hint *holds* when
-  the output ab (mean over a 5x5 patch) is within 12 of the hint's ab;
+* a hint's content is followed with the camera: its place on frame ``t`` is its place on
+  the hint frame moved by the whole picture's shift between the two frames (OpenCV phase
+  correlation of the gray frames; independent of vidcolor's own tracking). Gate weave and
+  a handheld camera move it; static content stays put;
+* on every later frame of its shot where that place is inside the picture and its content
+  is still the hinted content (the mean luma over a 9x9 patch, after dividing by the
+  frame's mean luma to remove flicker, is within 12% of the hint frame's: nothing moved
+  over it), the hint *holds* when the output ab (mean over a 5x5 patch) is within 12 of
+  the hint's ab;
 * persistence is held / visible, per shot and over all hinted static content.
 
 Targets (issue 12): >= 90% overall and >= 80% in every shot.
@@ -89,6 +93,10 @@ def evaluate(grays: list[np.ndarray], output: list[np.ndarray], shots: list[tupl
             continue
         h, w = grays[start].shape
         ref_mean = grays[start].mean()
+        first = grays[start].astype(np.float32)
+        # The picture's shift from the hint frame to each frame of the shot.
+        shifts = {t: cv2.phaseCorrelate(first, grays[t].astype(np.float32))[0]
+                  for t in range(start + 1, stop)}
         held = visible = 0
         per_point = []
         for x, y, color in hints[number]:
@@ -98,13 +106,16 @@ def evaluate(grays: list[np.ndarray], output: list[np.ndarray], shots: list[tupl
             ok = vis = 0
             for t in range(start + 1, stop):
                 g = grays[t].astype(np.float32)
-                level = mean_patch(g, px, py, 9)[0] / max(g.mean(), 1.0)
+                qx, qy = px + shifts[t][0], py + shifts[t][1]
+                if not (4.5 <= qx <= w - 5.5 and 4.5 <= qy <= h - 5.5):
+                    continue  # the hinted content has left the picture
+                level = mean_patch(g, qx, qy, 9)[0] / max(g.mean(), 1.0)
                 if abs(level - ref) > SAME * ref:
                     continue  # something else is in front of the hinted content
                 vis += 1
                 if t not in labs:
                     labs[t] = rgb_to_lab(output[t])
-                out_ab = mean_patch(labs[t], px, py, 5)[1:]
+                out_ab = mean_patch(labs[t], qx, qy, 5)[1:]
                 ok += bool(np.linalg.norm(out_ab - ab) <= HOLD)
             per_point.append({"x": x, "y": y, "color": color, "held": ok, "visible": vis})
             held, visible = held + ok, visible + vis
