@@ -51,6 +51,9 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from degrade import to_gray, write_gray  # noqa: E402 - benchmarks/ is on sys.path
 
 from vidcolor.color import rgb_to_lab  # noqa: E402
 
@@ -83,26 +86,9 @@ def read_rgb(path: Path, max_frames: int | None) -> tuple[list[np.ndarray], Frac
     return frames, Fraction(rate)
 
 
-def to_gray(rgb: np.ndarray) -> np.ndarray:
-    """BT.601 luma, uint8 full range."""
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-
-
 def write_gray_clip(frames: list[np.ndarray], path: Path, fps: Fraction) -> None:
-    """Encode the gray version of a clip as a near-lossless H.264 mp4."""
-    h, w = frames[0].shape[:2]
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height = w - w % 2, h - h % 2
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": "4", "preset": "veryfast"}
-        for rgb in frames:
-            gray = to_gray(rgb)[: stream.height, : stream.width]
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(gray), format="gray")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    """Encode the gray version of a clip as a near-lossless H.264 mp4 (``degrade.write_gray``)."""
+    write_gray([to_gray(rgb) for rgb in frames], path, fps)
 
 
 def sample_points(rgb: np.ndarray, rng: np.random.Generator, n: int = POINTS,
