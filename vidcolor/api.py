@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from vidcolor import run
-from vidcolor.atomic import same_file
+from vidcolor.atomic import check_output_path
 from vidcolor.errors import HintError, InputError, VidcolorError
 from vidcolor.hints.format import FrameHints, HintSet, load_hints, parse_hints
 from vidcolor.imagefile import read_image as read_image_file
@@ -450,11 +450,7 @@ def colorize_image_file(src: str | Path, dst: str | Path, hints: ImageHints = No
         The written path.
     """
     src, dst = Path(src), Path(dst)
-    if same_file(src, dst):
-        raise InputError("the output is the input; expected a different path", path=dst)
-    if dst.exists() and not overwrite:
-        raise InputError("the output file exists; expected a new path, or --overwrite",
-                         path=dst)
+    check_output_path(dst, inputs=(src,), overwrite=overwrite)  # before the model loads
     if dst.suffix.lower() not in IMAGE_FORMATS:
         raise InputError(f"found {dst.suffix or 'no extension'!r}; expected one of "
                          f"{', '.join(IMAGE_FORMATS)}", path=dst, field="output")

@@ -107,10 +107,8 @@ def colorize_shot_task(shot: Shot, luma: np.ndarray, hints: ShotHints, options: 
         out[i - shot.start] = chroma_record(ab)
 
     with tempfile.TemporaryDirectory(prefix="vidcolor-shot-") as folder:
-        spill = FlowSpill(Path(folder), shot, (h, w))
+        spill = FlowSpill(Path(folder), shot, (h, w)).fill(compute_shot_flows(frame, shot))
         try:
-            for k, (fwd, bwd) in enumerate(compute_shot_flows(frame, shot)):
-                spill.write(k, fwd, bwd)
             colorize_shot(shot, frame, spill.pair, hints, model, options, write)
         finally:
             spill.delete()
@@ -135,7 +133,7 @@ class ClusterRun:
         options: the run's options (``options.engine`` says where and how).
         progress: receives ``colorize`` progress and one ``shot`` event per shot.
         cancel: checked while waiting for the cluster.
-        frames: the film's frame count (for progress), and frames already done.
+        frames: the film's frame count (for progress).
     """
 
     work: WorkFolder
@@ -146,13 +144,13 @@ class ClusterRun:
     progress: Progress
     cancel: CancelToken
     frames: int
-    finished_frames: int = 0
     nodes: dict[str, list[int]] = field(default_factory=dict)
     _pending: dict[object, Shot] = field(default_factory=dict)
     _next: int = 0
 
     def __post_init__(self) -> None:
         require_ray()
+        self.finished_frames = self.frames - sum(len(s) for s in self.shots)
         engine = self.options.engine
         if not ray.is_initialized():
             # Ray's C++ core logs warnings on stderr; a run's stderr is one line per problem.
@@ -179,9 +177,8 @@ class ClusterRun:
         self.in_flight = engine.shots_in_flight or max(1, 2 * int(resources.get("CPU", 1)))
         # Each worker runs its own network on what Ray gives it; on a CPU the device is
         # the CPU even when the options said "auto".
-        worker_options = self.options if use_gpu else replace(
+        self._options = self.options if use_gpu else replace(
             self.options, model=replace(self.options.model, device="cpu"))
-        self._options = worker_options
         self._task = ray.remote(colorize_shot_task).options(
             num_cpus=1, num_gpus=1 if use_gpu else 0, max_retries=engine.task_retries,
             retry_exceptions=False)

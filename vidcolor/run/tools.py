@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +64,7 @@ def find_shots(src: str | Path, working_size: int = ModelOptions.working_size
         "input": str(src),
         "frames": frames,
         "cuts": [s.start for s in shots[1:]],
-        "shots": [vars(e).copy() for e in entries],
+        "shots": [asdict(e) for e in entries],
     }
 
 

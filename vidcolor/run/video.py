@@ -184,37 +184,21 @@ def analyze(job: VideoJob, work: WorkFolder, progress: Progress,
 # --------------------------------------------------------------------------- pass 2
 
 
-def _spill_flows(luma: RecordFile, shot: Shot, work: WorkFolder, shape: tuple[int, int],
-                 cancel: CancelToken) -> FlowSpill:
-    spill = work.flow_spill(shot, shape)
-    try:
-        for k, (fwd, bwd) in enumerate(compute_shot_flows(luma.read, shot, cancel)):
-            spill.write(k, fwd, bwd)
-    except BaseException:
-        spill.delete()
-        raise
-    return spill
-
-
-def colorize_shots(job: VideoJob, work: WorkFolder, analysis: Analysis,
+def colorize_shots(job: VideoJob, work: WorkFolder, analysis: Analysis, todo: list[Shot],
                    plan: dict[int, ShotHints], model: ChromaModel, progress: Progress,
-                   cancel: CancelToken) -> int:
-    """Colorize every shot not already done, into the work folder.
+                   cancel: CancelToken) -> None:
+    """Colorize the shots ``todo`` (those not done yet, in order) into the work folder.
 
     Each shot's flows are computed in a worker thread while the shot before it is
     colorized (one shot ahead, so at most two shots' flows are on disk).
-
-    Returns:
-        The number of shots an earlier run had finished (skipped here).
     """
-    shots = analysis.shots
-    todo = [s for s in shots if not work.is_done(s)]
-    finished = sum(len(s) for s in shots if s not in todo)
+    finished = analysis.frames - sum(len(s) for s in todo)
     luma = work.luma(job.shape)
 
     def flows_ahead(shot: Shot) -> BoundedPrefetch[FlowSpill]:
-        return BoundedPrefetch((_spill_flows(luma, shot, work, job.shape, cancel)
-                                for _ in range(1)), maxsize=1, name="vidcolor-flow")
+        return BoundedPrefetch((work.flow_spill(shot, job.shape).fill(
+            compute_shot_flows(luma.read, shot, cancel)) for _ in range(1)),
+            maxsize=1, name="vidcolor-flow")
 
     ahead = [flows_ahead(todo[0])] if todo else []
     try:
@@ -245,7 +229,6 @@ def colorize_shots(job: VideoJob, work: WorkFolder, analysis: Analysis,
             pending.close()
         luma.close()
     progress.update("colorize", analysis.frames, analysis.frames, force=True)
-    return len(shots) - len(todo)
 
 
 # --------------------------------------------------------------------------- pass 3
@@ -405,11 +388,11 @@ def run_video(
         resumed = len(analysis.shots) - len(todo)
         if on_cluster:
             cluster = ClusterRun(work, job.shape, todo, plan, options, progress, cancel,
-                                 analysis.frames, analysis.frames - sum(len(s) for s in todo))
+                                 analysis.frames)
             written = encode(job, work, analysis, "opencv", progress, cancel, on_frame,
                              ready=cluster.wait_done)
         elif local_model is not None:
-            colorize_shots(job, work, analysis, plan, local_model, progress, cancel)
+            colorize_shots(job, work, analysis, todo, plan, local_model, progress, cancel)
             written = encode(job, work, analysis, local_model.backend, progress, cancel,
                              on_frame)
     except Cancelled:

@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -118,10 +119,20 @@ class FlowSpill:
         self.fwd = RecordFile(folder / f"flow_fwd_{shot.index:05d}.f32", (h, w, 2), np.float32)
         self.bwd = RecordFile(folder / f"flow_bwd_{shot.index:05d}.f32", (h, w, 2), np.float32)
 
-    def write(self, k: int, fwd: np.ndarray, bwd: np.ndarray) -> None:
-        """Store pair ``k``."""
-        self.fwd.write(k, fwd)
-        self.bwd.write(k, bwd)
+    def fill(self, pairs: Iterable[tuple[np.ndarray, np.ndarray]]) -> FlowSpill:
+        """Store every ``(fwd, bwd)`` pair in order; on any error the files are removed.
+
+        Returns:
+            This spill, full.
+        """
+        try:
+            for k, (fwd, bwd) in enumerate(pairs):
+                self.fwd.write(k, fwd)
+                self.bwd.write(k, bwd)
+        except BaseException:
+            self.delete()
+            raise
+        return self
 
     def pair(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """``(fwd, bwd)`` of pair ``k``, each ``(h, w, 2)`` float32."""
