@@ -581,9 +581,14 @@ def make_deep_clip(
     colorspace: int = 1,
     primaries: int = 1,
     trc: int = 1,
+    color_range: int = 1,
     options: dict[str, str] | None = None,
+    rate: int | Fraction = 24,
 ) -> tuple[Path, np.ndarray]:
     """Write a clip whose Y plane uses its full bit depth, tagged with colour and timecode.
+
+    The container follows the extension (``.mkv``, ``.mov``, ``.mxf`` ...); ``color_range``
+    2 writes full-range codes (0 .. 2**bits - 1), 1 limited.
 
     Returns:
         ``(path, luma)``: the file and the ``(frames, H, W)`` uint16 Y codes written.
@@ -591,25 +596,26 @@ def make_deep_clip(
     path = Path(path)
     fmt = av.VideoFormat(pix_fmt)
     bits = fmt.components[0].bits
-    luma = deep_luma(frames, size, bits)
+    luma = deep_luma(frames, size, bits, full_range=color_range == 2)
     width, height = size
     with av.open(str(path), "w") as out:
-        stream = out.add_stream(codec, rate=24)
+        stream = out.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         stream.options = dict(options or {})
         ctx = stream.codec_context
-        ctx.color_range, ctx.colorspace = 1, colorspace
+        ctx.color_range, ctx.colorspace = color_range, colorspace
         ctx.color_primaries, ctx.color_trc = primaries, trc
         if timecode:
             stream.metadata["timecode"] = timecode
         for i in range(frames):
             frame = av.VideoFrame(width, height, pix_fmt)
-            _fill_plane(frame.planes[0], luma[i])
+            dtype = np.uint8 if bits <= 8 else np.uint16
+            _fill_plane(frame.planes[0], luma[i].astype(dtype))
             cw, ch = fmt.chroma_width(width), fmt.chroma_height(height)
             for plane in frame.planes[1:]:
-                _fill_plane(plane, np.full((ch, cw), 1 << (bits - 1), np.uint16))
+                _fill_plane(plane, np.full((ch, cw), 1 << (bits - 1), dtype))
             frame.pts = i
-            frame.color_range = 1
+            frame.color_range = color_range
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():
@@ -622,7 +628,8 @@ def read_deep(path: str | Path) -> dict:
 
     Returns:
         ``{"y": (N, H, W) uint16 codes as stored, "pix_fmt", "bits", "range",
-        "colorspace", "primaries", "trc", "timecode", "codec"}``.
+        "colorspace", "primaries", "trc", "timecode", "codec", "profile", "field_order"
+        (AVFieldOrder), "interlaced" (the first frame's flag)}``.
     """
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
@@ -650,7 +657,10 @@ def read_deep(path: str | Path) -> dict:
                 "colorspace": tag(first.colorspace, header[0]),
                 "primaries": tag(first.color_primaries, header[1]),
                 "trc": tag(first.color_trc, header[2]),
-                "timecode": timecode, "codec": stream.codec_context.name}
+                "timecode": timecode, "codec": stream.codec_context.name,
+                "profile": stream.codec_context.profile,
+                "field_order": int(getattr(ctx, "field_order", 0) or 0),
+                "interlaced": bool(first.interlaced_frame)}
 
 
 def make_image_sequence(folder: str | Path, *, ext: str = ".png", frames: int = 5,
@@ -693,6 +703,62 @@ def with_dpx_timecode(path: str | Path, timecode: int) -> Path:
     header[1920:1924] = struct.pack(order + "I", timecode)
     path.write_bytes(bytes(header) + bytes(data[offset:]))
     return path
+
+
+def make_dpx_sequence(folder: str | Path, *, frames: int = 3, start: int = 1,
+                      size: tuple[int, int] = (64, 48), timecode: int | None = None
+                      ) -> tuple[Path, np.ndarray]:
+    """Write a numbered 16-bit gray DPX scan with PyAV's DPX encoder.
+
+    Args:
+        timecode: the first frame's BCD timecode (``0xHHMMSSFF``), counted on one frame per
+            file (frame digits only: keep them below 24 - frames), or None for no header.
+
+    Returns:
+        ``(folder, luma)``: the folder and the ``(frames, H, W)`` uint16 values written.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    luma = deep_luma(frames, size, 16, full_range=True)
+    for i, y in enumerate(luma):
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.repeat(y[..., None], 3, 2)),
+                                           format="rgb48le")
+        ctx = av.CodecContext.create("dpx", "w")
+        ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = width, height, "rgb48le", 1
+        frame.pts = 0
+        path = folder / f"{start + i:06d}.dpx"
+        path.write_bytes(b"".join(bytes(p) for p in [*ctx.encode(frame), *ctx.encode(None)]))
+        if timecode is not None:
+            with_dpx_timecode(path, timecode + (i // 10 << 4 | i % 10))
+    return folder, luma
+
+
+def read_dpx_timecodes(pattern: str | Path, start: int) -> tuple[list[str | None], list[str]]:
+    """Two independent reads of a DPX sequence's per-frame timecode.
+
+    Returns:
+        ``(ffmpeg, header)``: what PyAV's DPX decoder exports as each frame's
+        ``timecode``, and the television header's BCD word read as hex digits
+        (``0x01020304`` -> ``"01:02:03:04"``; the drop-frame bit 6 -> ``;``).
+    """
+    import struct
+
+    pattern = Path(pattern)
+    ffmpeg, header = [], []
+    with av.open(str(pattern), format="image2", options={"start_number": str(start)}) as c:
+        for frame in c.decode(video=0):
+            ffmpeg.append(frame.metadata.get("timecode"))
+    number = start
+    while Path(str(pattern) % number).exists():
+        data = Path(str(pattern) % number).read_bytes()
+        order = ">" if data[:4] == b"SDPX" else "<"
+        (word,) = struct.unpack(order + "I", data[1920:1924])
+        digits = f"{word & ~0x40:08x}"
+        sep = ";" if word & 0x40 else ":"
+        header.append(f"{digits[0:2]}:{digits[2:4]}:{digits[4:6]}{sep}{digits[6:8]}")
+        number += 1
+    return ffmpeg, header
 
 
 def make_exr_sequence(folder: str | Path, *, frames: int = 3, start: int = 1,

@@ -89,13 +89,31 @@ def test_eight_bit_source_into_prores_is_ten_bit_422_hq(tmp_path, colorizer, mak
         ("ffv1", "yuv420p16le", "yuv420p16le"),
         ("libvpx-vp9", "yuv420p10le", "yuv420p"),
         ("dnxhd", "yuv420p10le", "yuv422p10le"),
-        ("libx264", "rgb48be", "yuv420p16le"[:0] + "yuv420p10le"),
+        # RGB scans hold every sample: 4:4:4 wherever the codec has it.
+        ("libx264", "rgb48be", "yuv444p10le"),  # High 4:4:4 Predictive
+        ("libx265", "gbrpf32le", "yuv444p12le"),
+        ("ffv1", "rgb48le", "yuv444p16le"),
+        ("prores_ks", "rgb48le", "yuv444p10le"),  # ProRes 4444
+        ("dnxhd", "rgb48le", "yuv444p10le"),  # DNxHR 444
+        ("libvpx-vp9", "rgb24", "yuv444p"),  # VP9 profile 1
+        ("ffv1", "gray16le", "yuv420p16le"),  # gray has no chroma: the delivery layout
     ],
 )
 def test_output_pix_fmt_keeps_what_the_codec_allows(codec, src, want):
     import av
     bits = av.VideoFormat(src).components[0].bits
     assert output_pix_fmt(codec, 64, 48, src, bits) == want
+
+
+@pytest.mark.parametrize(("codec", "src", "chroma", "want"), [
+    ("libx264", "rgb48le", "420", "yuv420p10le"),
+    ("ffv1", "yuv444p16le", "422", "yuv422p16le"),
+    ("prores_ks", "yuv422p10le", "444", "yuv444p10le"),
+])
+def test_chroma_option_overrides_the_source_layout(codec, src, chroma, want):
+    import av
+    bits = av.VideoFormat(src).components[0].bits
+    assert output_pix_fmt(codec, 64, 48, src, bits, chroma) == want
 
 
 @pytest.mark.parametrize(
@@ -138,8 +156,9 @@ def test_sixteen_bit_sequence_in_exact_luma_out(tmp_path, colorizer, ext, as_pat
     report = colorizer.colorize_video(src, dst, HINTS, lossless=True, fps="24000/1001")
     assert report.frames == 5
     got = media.read_deep(dst)
-    assert got["codec"] == "ffv1" and got["pix_fmt"] == "yuv420p16le" and got["range"] == 2
-    np.testing.assert_array_equal(got["y"], luma)  # all 16 bits of the scan's gray
+    # An RGB scan is 4:4:4: so is the output, with all 16 bits of the scan's gray.
+    assert got["codec"] == "ffv1" and got["pix_fmt"] == "yuv444p16le" and got["range"] == 2
+    np.testing.assert_array_equal(got["y"], luma)
     import av
     with av.open(str(dst)) as c:
         assert c.streams.video[0].average_rate == Fraction(24000, 1001)
@@ -213,7 +232,8 @@ def test_dpx_sequence_timecode_reaches_the_mov(tmp_path, colorizer):
     colorizer.colorize_video(dpx, dst, codec="prores")
     got = media.read_deep(dst)
     assert got["timecode"] == "10:00:00:12"
-    assert got["pix_fmt"] == "yuv422p10le"  # RGB scans count as 4:2:0; ProRes 422 HQ
+    # An RGB scan is 4:4:4: ProRes 4444 (FFmpeg decodes 4444 as 12 bits).
+    assert got["pix_fmt"] == "yuv444p12le" and got["profile"] == "4444", got
 
 
 # --------------------------------------------------------------------------- command line
@@ -228,7 +248,7 @@ def test_cli_sequence_lossless_fps_and_a_bad_combination(tmp_path, make_clip):
     result = run(folder / "%06d.png", "-o", dst, "--lossless", "--fps", "25", *fast(weights))
     assert result.exit_code == 0, result.stderr
     got = media.read_deep(dst)
-    assert got["codec"] == "ffv1" and got["pix_fmt"] == "yuv420p16le"
+    assert got["codec"] == "ffv1" and got["pix_fmt"] == "yuv444p16le"
     np.testing.assert_array_equal(got["y"], luma)
     src = make_clip("in.mp4")
     bad = run(src, "-o", tmp_path / "o.mp4", "--codec", "prores", *fast(weights))
@@ -270,7 +290,7 @@ def test_exr_sequence_in_sixteen_bit_luma_out(tmp_path, colorizer):
     dst = tmp_path / "o.mkv"
     colorizer.colorize_video(folder, dst, lossless=True)
     got = media.read_deep(dst)
-    assert got["pix_fmt"] == "yuv420p16le"
+    assert got["pix_fmt"] == "yuv444p16le"  # float RGB: 4:4:4, 16 bits
     want = np.floor(np.clip(gray, 0, 1) * 65535.0 + 0.5)
     assert np.abs(got["y"].astype(float) - want).max() <= 1  # float -> 16-bit codes
 
@@ -300,3 +320,270 @@ def test_sequence_out_resume_equals_uninterrupted(tmp_path, colorizer):
     assert names == sorted(p.name for p in part.iterdir())
     for name in names:
         assert (whole / name).read_bytes() == (part / name).read_bytes()
+
+
+# --------------------------------------------------------------------------- MXF sources
+
+
+@pytest.mark.parametrize(("codec", "options", "out", "out_codec", "exact"), [
+    ("ffv1", {}, "o.mkv", "ffv1", True),  # lossless both sides: every luma bit
+    ("prores_ks", {"profile": "3"}, "o.mov", "prores", False),  # MXF ProRes -> MOV ProRes
+])
+def test_mxf_source_keeps_timecode_depth_subsampling_and_tags(tmp_path, colorizer, codec,
+                                                              options, out, out_codec, exact):
+    src, luma = media.make_deep_clip(tmp_path / "in.mxf", codec=codec, pix_fmt="yuv422p10le",
+                                     options=options, timecode="09:59:58:20", rate=25,
+                                     colorspace=9, primaries=9, trc=14)
+    given = media.read_deep(src)
+    assert given["timecode"] == "09:59:58:20"  # the MXF carries it (independent read)
+    assert (given["range"], given["colorspace"], given["primaries"], given["trc"]) == (1, 9, 9,
+                                                                                        14)
+    dst = tmp_path / out
+    colorizer.colorize_video(src, dst, HINTS, codec=out_codec)
+    got = media.read_deep(dst)
+    assert got["timecode"] == "09:59:58:20"
+    assert (got["pix_fmt"], got["bits"]) == ("yuv422p10le", 10)
+    assert (got["range"], got["colorspace"], got["primaries"], got["trc"]) == (1, 9, 9, 14)
+    if exact:
+        np.testing.assert_array_equal(got["y"], luma)
+    else:  # ProRes on both sides: the decoded input's luma, coded again
+        assert np.abs(got["y"].astype(int) - given["y"].astype(int)).mean() < 4
+
+
+# --------------------------------------------------------------------------- colour tags
+
+
+@pytest.mark.parametrize(("tags", "out", "lossless"), [
+    ((2, 9, 9, 14), "o.mkv", True),  # full range BT.2020 (10-bit transfer), FFV1
+    ((2, 9, 9, 14), "o.mp4", True),  # the same through x264 qp 0 (VUI full-range flag)
+    ((1, 6, 6, 6), "o.mkv", True),  # SMPTE 170M, limited
+    ((1, 5, 5, 6), "o.mkv", True),  # BT.470 BG (PAL): the same matrix, its own tag kept
+])
+def test_range_primaries_transfer_and_matrix_kept(tmp_path, colorizer, tags, out, lossless):
+    color_range, matrix, primaries, trc = tags
+    src, luma = media.make_deep_clip(tmp_path / "in.mkv", pix_fmt="yuv420p10le",
+                                     color_range=color_range, colorspace=matrix,
+                                     primaries=primaries, trc=trc)
+    dst = tmp_path / out
+    colorizer.colorize_video(src, dst, HINTS, lossless=lossless)
+    got = media.read_deep(dst)
+    assert (got["range"], got["colorspace"], got["primaries"], got["trc"]) == tags
+    assert got["pix_fmt"] == "yuv420p10le"
+    np.testing.assert_array_equal(got["y"], luma)  # full-range codes kept as they are
+
+
+# --------------------------------------------------------------------------- field order
+
+
+@pytest.mark.parametrize(("out", "codec", "coded_interlaced"), [
+    ("o.mkv", None, True),  # x264 codes the fields and flags the frames
+    ("o.mov", "x264", True),
+    ("o.mov", "prores", False),  # woven frame, progressive coding; the container's tag kept
+    ("o.mkv", "ffv1", False),
+])
+def test_field_order_tag_kept_for_every_codec(tmp_path, colorizer, make_clip, out, codec,
+                                              coded_interlaced):
+    src = make_clip("il.mp4", interlaced=True)
+    given = media.read_deep(src)
+    assert given["interlaced"] and given["field_order"] == 2  # top field first
+    dst = tmp_path / out
+    colorizer.colorize_video(src, dst, codec=codec)
+    got = media.read_deep(dst)
+    assert got["field_order"] == 2
+    assert got["interlaced"] == coded_interlaced
+
+
+# --------------------------------------------------------------------------- timecode
+
+
+def test_timecode_counts_frames_and_drop_frame():
+    from vidcolor.io import timecode as tc
+    assert tc.offset("00:59:59:23", 1, 24) == "01:00:00:00"
+    assert tc.offset("23:59:59:24", 1, 25) == "00:00:00:00"  # wraps at 24 hours
+    ntsc = Fraction(30000, 1001)
+    assert tc.offset("00:00:59;29", 1, ntsc) == "00:01:00;02"  # ;00 and ;01 are skipped
+    assert tc.offset("00:09:59;29", 1, ntsc) == "00:10:00;00"  # but not every tenth minute
+    assert tc.to_frames("01:00:00;00", ntsc) == 107892  # 30 * 3600 - 18 * 6 drops
+    assert tc.from_frames(107892, ntsc, drop=True) == "01:00:00;00"
+    assert tc.to_bcd("10:00:00:12") == 0x10000012 and tc.from_bcd(0x10000012) == "10:00:00:12"
+    assert tc.from_bcd(0xFFFFFFFF) is None
+
+
+def test_video_timecode_reaches_every_dpx_frame(tmp_path, colorizer):
+    src, luma = media.make_deep_clip(tmp_path / "in.mov", codec="prores_ks",
+                                     pix_fmt="yuv422p10le", options={"profile": "3"},
+                                     frames=4, timecode="00:59:59:22")
+    out = tmp_path / "out"
+    out.mkdir()
+    colorizer.colorize_video(src, out / "%06d.dpx", HINTS)
+    ffmpeg, header = media.read_dpx_timecodes(out / "%06d.dpx", 0)
+    want = ["00:59:59:22", "00:59:59:23", "01:00:00:00", "01:00:00:01"]
+    assert ffmpeg == want and header == want  # FFmpeg's DPX decoder and the raw header
+    fmt, lightness = read_image_luma(out / "000002.dpx")
+    assert fmt == "rgb48le"  # 16 bits from a 10-bit source
+    y10 = (luma[2].astype(float) - 64) / 876  # the limited-range source's lightness
+    assert np.abs(lightness - y10).mean() < 0.01
+
+
+def test_drop_frame_timecode_in_dpx(tmp_path, colorizer):
+    src, _ = media.make_deep_clip(tmp_path / "in.mov", codec="prores_ks", frames=3,
+                                  pix_fmt="yuv422p10le", options={"profile": "3"},
+                                  timecode="00:00:59;28", rate=Fraction(30000, 1001))
+    out = tmp_path / "out"
+    out.mkdir()
+    colorizer.colorize_video(src, out / "%04d.dpx")
+    ffmpeg, header = media.read_dpx_timecodes(out / "%04d.dpx", 0)
+    want = ["00:00:59;28", "00:00:59;29", "00:01:00;02"]
+    assert ffmpeg == want and header == want
+
+
+def test_dpx_sequence_in_dpx_out_keeps_numbers_timecode_and_depth(tmp_path, colorizer):
+    folder, luma = media.make_dpx_sequence(tmp_path / "scan", frames=3, start=86400,
+                                           timecode=0x01000010)  # 01:00:00:10, BCD
+    out = tmp_path / "out"
+    out.mkdir()
+    colorizer.colorize_video(folder, out / "%06d.dpx", HINTS, fps=24)
+    assert sorted(p.name for p in out.iterdir()) == [f"{n:06d}.dpx" for n in (86400, 86401,
+                                                                             86402)]
+    ffmpeg, header = media.read_dpx_timecodes(out / "%06d.dpx", 86400)
+    assert ffmpeg == header == ["01:00:00:10", "01:00:00:11", "01:00:00:12"]
+    fmt, lightness = read_image_luma(out / "086401.dpx")
+    assert fmt == "rgb48le" and np.abs(lightness - luma[1] / 65535.0).mean() < 0.01
+
+
+def test_png_output_says_the_timecode_is_not_carried(tmp_path, colorizer, caplog):
+    src, _ = media.make_deep_clip(tmp_path / "in.mkv", frames=2, timecode="01:02:03:04")
+    out = tmp_path / "out"
+    out.mkdir()
+    with caplog.at_level("WARNING", logger="vidcolor"):
+        colorizer.colorize_video(src, out / "%04d.png")
+    notes = [r.getMessage() for r in caplog.records if "timecode" in r.getMessage()]
+    assert len(notes) == 1 and "01:02:03:04 is not carried" in notes[0]
+    assert len(list(out.iterdir())) == 2
+
+
+# --------------------------------------------------------------------------- 4:4:4 scans
+
+
+def test_rgb_scan_into_default_mp4_is_444_and_says_where_it_plays(tmp_path, colorizer, caplog):
+    folder, luma = media.make_image_sequence(tmp_path / "scan", frames=3)
+    dst = tmp_path / "o.mp4"
+    with caplog.at_level("WARNING", logger="vidcolor"):
+        colorizer.colorize_video(folder, dst, HINTS)
+    got = media.read_deep(dst)
+    assert got["codec"] == "h264" and got["pix_fmt"] == "yuv444p10le"
+    assert got["profile"].startswith("High 4:4:4")
+    y10 = np.floor(luma.astype(float) * 1023 / 65535 + 0.5)  # full range, 16 -> 10 bits
+    assert np.abs(got["y"].astype(float) - y10).mean() < 4  # x264 crf 16, of 1023 codes
+    (note,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "at most 10 bits" in note and "not in most web browsers" in note
+    web = tmp_path / "web.mp4"
+    colorizer.colorize_video(folder, web, HINTS, chroma="420")
+    assert media.read_deep(web)["pix_fmt"] == "yuv420p10le"
+
+
+def test_rgb_scan_into_prores_is_4444(tmp_path, colorizer):
+    folder, _ = media.make_image_sequence(tmp_path / "scan", ext=".tif", frames=2)
+    dst = tmp_path / "o.mov"
+    colorizer.colorize_video(folder, dst, HINTS, codec="prores")
+    got = media.read_deep(dst)
+    assert got["profile"] == "4444" and got["pix_fmt"].startswith("yuv444p")
+
+
+# --------------------------------------------------------------------------- early refusals
+
+
+def test_dnxhr_below_its_smallest_picture_is_refused_before_any_work(tmp_path, colorizer,
+                                                                     make_clip):
+    src = make_clip("small.mp4", size=(192, 108), frames=3)
+    dst = tmp_path / "o.mov"
+    with pytest.raises(InputError, match="found a 192x108 picture; DNxHR needs at least "
+                                         "256x120") as info:
+        colorizer.colorize_video(src, dst, codec="dnxhd")
+    assert "\n" not in info.value.one_line()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.mp4"]  # no work, no output
+
+
+def test_odd_picture_with_chroma_420_is_refused_before_any_work(tmp_path, colorizer):
+    src, _ = media.make_deep_clip(tmp_path / "odd.mkv", pix_fmt="yuv444p10le", size=(65, 49),
+                                  frames=2)
+    with pytest.raises(InputError, match="found a 65x49 picture; x264 4:2:0 needs an even"):
+        colorizer.colorize_video(src, tmp_path / "o.mp4", chroma="420")
+    colorizer.colorize_video(src, tmp_path / "o.mp4")  # the source's 4:4:4 works
+    assert media.read_deep(tmp_path / "o.mp4")["pix_fmt"] == "yuv444p10le"
+
+
+@pytest.mark.parametrize(("out", "codec", "chroma", "match"), [
+    ("o.mov", "prores", "420", "found --chroma 420 with codec prores; expected one of 4:2:2, "
+                               "4:4:4"),
+    ("o.mov", "dnxhd", "420", "found --chroma 420 with codec dnxhd"),
+])
+def test_chroma_the_codec_lacks_is_one_line(tmp_path, out, codec, chroma, match):
+    with pytest.raises(InputError, match=match) as info:
+        check_output_format(tmp_path / out, codec, False, chroma)
+    assert "\n" not in info.value.one_line()
+
+
+# (pix_fmt, size): 8-bit 4:2:0, odd-sized 10-bit 4:2:2, 12-bit 4:4:4. Three frames: with
+# two, libx265 (4.2, FFmpeg 8.1) hands out garbage DTS (a known wrapper fault, not a
+# container x codec limit).
+SWEEP_SOURCES = (
+    ("yuv420p", (64, 48)), ("yuv422p10le", (65, 49)), ("yuv444p12le", (64, 48)),
+    ("yuv420p10le", (256, 120)),  # DNxHR's smallest picture
+)
+
+
+@pytest.fixture(scope="module")
+def sweep_sources(tmp_path_factory):
+    from vidcolor.io.probe import probe
+    folder = tmp_path_factory.mktemp("sweep")
+    out = {}
+    for pix_fmt, size in SWEEP_SOURCES:
+        src, luma = media.make_deep_clip(folder / f"{pix_fmt}_{size[0]}.mkv", pix_fmt=pix_fmt,
+                                         size=size, frames=3)
+        out[(pix_fmt, size)] = (probe(src), luma)
+    return out
+
+
+def test_every_table_combination_is_refused_up_front_or_writes(tmp_path, sweep_sources):
+    """No container x codec x source fails late: the check refuses it, or it writes."""
+    from vidcolor.frames import FrameTime
+    from vidcolor.io.encode import VideoWriter
+    from vidcolor.io.formats import CONTAINERS, _user_name
+    from vidcolor.options import EncodeOptions
+    refused = set()
+    for suffix, (_, _, _, codecs) in CONTAINERS.items():
+        for codec in codecs:
+            for (pix_fmt, size), (info, luma) in sweep_sources.items():
+                dst = tmp_path / f"{_user_name(codec)}_{pix_fmt}_{size[0]}{suffix}"
+                writer = VideoWriter(dst, info, EncodeOptions(codec=_user_name(codec)))
+                try:
+                    writer.check()
+                except InputError as exc:
+                    assert "\n" not in exc.one_line()
+                    refused.add((codec, size))
+                    continue
+                with writer:
+                    for i, y in enumerate(luma):
+                        y = y.astype(np.uint8) if info.bit_depth == 8 else y
+                        mid = np.full((size[1], size[0]), 1 << (writer.bit_depth - 1),
+                                      np.uint8 if writer.bit_depth == 8 else np.uint16)
+                        writer.write(FrameTime(i, i, info.time_base), y, mid, mid)
+                got = media.read_deep(dst)
+                assert got["y"].shape[0] == 3, dst.name
+                assert got["pix_fmt"][:8] == writer.pix_fmt[:8], dst.name  # layout kept
+    assert refused == {("dnxhd", (64, 48)), ("dnxhd", (65, 49))}
+
+
+def test_cli_refuses_dnxhr_too_small_and_a_chroma_the_codec_lacks(tmp_path, make_clip):
+    from test_cli import assert_one_line_error, fast, run
+    from test_run import random_weights_file
+    weights = random_weights_file(tmp_path / "w.safetensors")
+    src = make_clip("in.mp4")  # 64x48
+    small = run(src, "-o", tmp_path / "o.mov", "--codec", "dnxhd", *fast(weights))
+    assert_one_line_error(small, 2, "o.mov", "codec", "found a 64x48 picture",
+                          "DNxHR needs at least 256x120")
+    chroma = run(src, "-o", tmp_path / "p.mov", "--codec", "prores", "--chroma", "420",
+                 *fast(weights))
+    assert_one_line_error(chroma, 2, "p.mov", "chroma", "found --chroma 420 with codec prores")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "w.safetensors"]

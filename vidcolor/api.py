@@ -31,13 +31,21 @@ from vidcolor.io.images import IMAGE_FORMATS, read_image, write_image
 from vidcolor.io.probe import VideoInfo, probe
 from vidcolor.models import registry, weights
 from vidcolor.models.palette import PaletteColor
-from vidcolor.options import DEFAULTS, DEVICES, ENGINES, RunOptions, build_options, options_from
+from vidcolor.options import (
+    CHROMA,
+    DEFAULTS,
+    DEVICES,
+    ENGINES,
+    RunOptions,
+    build_options,
+    options_from,
+)
 from vidcolor.progress import Progress, make_progress
 from vidcolor.run import CancelToken, OnFrame, RunReport
 from vidcolor.run.plan import HintFrames
 
 __all__ = [
-    "DEFAULTS", "DEVICES", "ENGINES", "CancelToken", "Colorizer", "OnFrame", "Progress",
+    "CHROMA", "DEFAULTS", "DEVICES", "ENGINES", "CancelToken", "Colorizer", "OnFrame", "Progress",
     "RunReport",
     "build_options", "colorize_frames", "colorize_image", "colorize_image_file",
     "colorize_video", "default_output", "download_weights", "export_hint_templates",
@@ -381,7 +389,7 @@ def colorize_video(src: str | Path, dst: str | Path | None = None, hints: VideoH
             False or raising :class:`vidcolor.Cancelled` stops the run; no output is left.
         **options: ``weights``, ``device``, ``batch_size``, ``working_size``, ``precision``,
             ``temporal``, ``temporal_strength``, ``temporal_window``, ``codec``, ``crf``,
-            ``overwrite``, ``strict``, ``resume``, ``lossless``, ``fps`` (see
+            ``overwrite``, ``strict``, ``resume``, ``lossless``, ``chroma``, ``fps`` (see
             :func:`build_options`), plus
             ``progress`` (a :class:`vidcolor.progress.Progress`) and ``cancel``
             (a :class:`CancelToken`).

@@ -40,6 +40,7 @@ from vidcolor.errors import Cancelled, InputError, OutputError, VidcolorError  #
 _D = api.DEFAULTS
 _DEVICES = list(api.DEVICES)
 _ENGINES = list(api.ENGINES)
+_CHROMA = list(api.CHROMA)
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 DEFAULT_COMMAND = "colorize"
@@ -156,6 +157,9 @@ class _Signals:
                    "container.")
 @click.option("--crf", type=int, default=_D.encode.crf, show_default=True)
 @click.option("--lossless", is_flag=True, help="Lossless output: FFV1 in .mkv, x264 qp 0 in .mp4.")
+@click.option("--chroma", type=click.Choice(_CHROMA), default=_D.encode.chroma,
+              help="Output chroma subsampling; default the source's (RGB scans: 444) where "
+                   "the codec allows.")
 @click.option("--fps", default=str(_D.fps), show_default=True,
               help="Frame rate of an image-sequence input (24, 23.976, 24000/1001).")
 @click.option("--temporal/--no-temporal", default=_D.temporal.enabled, show_default=True,
@@ -177,7 +181,7 @@ class _Signals:
               help="Tries again of a shot whose Ray worker died.")
 def colorize_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, device: str,
                  batch_size: int, weights: str, working_size: int, codec: str | None, crf: int,
-                 lossless: bool, fps: str,
+                 lossless: bool, chroma: str | None, fps: str,
                  temporal: bool, temporal_strength: float, overwrite: bool, resume: bool,
                  strict: bool, progress_kind: str | None, report_path: Path | None,
                  engine: str, address: str | None, task_retries: int) -> None:
@@ -190,7 +194,8 @@ def colorize_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, 
         options = api.build_options(
             weights=weights, device=device, batch_size=batch_size, working_size=working_size,
             codec=codec, crf=crf, temporal=temporal, temporal_strength=temporal_strength,
-            overwrite=overwrite, strict=strict, resume=resume, lossless=lossless, fps=fps,
+            overwrite=overwrite, strict=strict, resume=resume, lossless=lossless, chroma=chroma,
+            fps=fps,
             engine=engine, address=address, task_retries=task_retries)
         if report_path is not None and not report_path.parent.is_dir():
             raise InputError(f"folder {report_path.parent} does not exist; expected the "

@@ -17,6 +17,7 @@ from vidcolor.errors import InputError
 
 DEVICES = ("auto", "cpu", "cuda")
 ENGINES = ("local", "ray")
+CHROMA = ("420", "422", "444")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: Allowed ranges of the integer options, ``name: (low, high)`` inclusive.
 INT_RANGES = {"batch_size": (1, 4096), "working_size": (64, 1024), "temporal_window": (0, 32),
@@ -67,12 +68,15 @@ class EncodeOptions:
         overwrite: replace an existing output file.
         lossless: lossless output: FFV1 in ``.mkv``, x264 qp 0 in ``.mp4``/``.mov``
             (``vidcolor.io.formats``).
+        chroma: the output's chroma subsampling, ``"420"``, ``"422"`` or ``"444"``; None
+            keeps the source's (RGB scans count as 4:4:4) where the codec allows.
     """
 
     codec: str | None = None
     crf: int = 16
     overwrite: bool = False
     lossless: bool = False
+    chroma: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ DEFAULTS = RunOptions()
 RUN_OPTION_NAMES = frozenset({
     "weights", "device", "batch_size", "working_size", "precision", "temporal",
     "temporal_strength", "temporal_window", "codec", "crf", "overwrite", "strict", "resume",
-    "lossless", "fps", "engine", "address", "task_retries", "shots_in_flight",
+    "lossless", "chroma", "fps", "engine", "address", "task_retries", "shots_in_flight",
 })
 
 _M, _T, _E, _G = ModelOptions(), TemporalOptions(), EncodeOptions(), EngineOptions()
@@ -141,6 +145,7 @@ def build_options(
     strict: bool = False,
     resume: bool = False,
     lossless: bool = _E.lossless,
+    chroma: str | None = _E.chroma,
     fps: float | Fraction | str = DEFAULT_FPS,
     engine: str = _G.kind,
     address: str | None = _G.address,
@@ -164,6 +169,8 @@ def build_options(
         strict: a decode error is an error instead of a filled frame.
         resume: continue an interrupted run from its last finished shot.
         lossless: lossless output (FFV1 in .mkv, x264 qp 0 in .mp4).
+        chroma: output subsampling ``"420"``, ``"422"``, ``"444"`` (``4:2:0`` ... also
+            accepted), or None for the source's.
         fps: frame rate of an image-sequence input, ``24``, ``23.976`` or ``"24000/1001"``.
         engine: ``local`` or ``ray`` (see :class:`EngineOptions`).
         address: the Ray cluster's address, or None.
@@ -185,6 +192,9 @@ def build_options(
     check_int("crf", crf)
     check_temporal(temporal_strength, temporal_window)
     rate = check_fps(fps)
+    if chroma is not None:
+        chroma = str(chroma).replace(":", "")
+        check_choice("chroma", chroma, CHROMA)
     check_choice("engine", engine, ENGINES)
     check_int("task_retries", task_retries)
     if shots_in_flight is not None:
@@ -198,7 +208,7 @@ def build_options(
         temporal=TemporalOptions(enabled=bool(temporal), strength=float(temporal_strength),
                                  window=temporal_window),
         encode=EncodeOptions(codec=codec, crf=crf, overwrite=bool(overwrite),
-                             lossless=bool(lossless)),
+                             lossless=bool(lossless), chroma=chroma),
         strict=bool(strict),
         resume=bool(resume),
         fps=rate,

@@ -37,8 +37,10 @@ from vidcolor.atomic import check_output_path, commit_temp, no_space_error, temp
 from vidcolor.errors import InputError, OutputError
 from vidcolor.frames import FrameTime
 from vidcolor.io.formats import (
+    check_encoder_limits,
     check_output_format,
     codec_options,
+    layout_notice,
     output_pix_fmt,
     pix_fmt_depth,
 )
@@ -240,11 +242,12 @@ class VideoWriter:
         self.copy_audio = copy_audio
         self.preset = preset
         self.tune = tune
-        self.format = check_output_format(self.dst, options.codec, options.lossless)
+        self.format = check_output_format(self.dst, options.codec, options.lossless,
+                                          options.chroma)
         self.format_name, self.audio_codec = self.format.muxer, self.format.audio_codec
         self.codec = self.format.codec
         self.pix_fmt = output_pix_fmt(self.codec, info.width, info.height, info.pix_fmt,
-                                      info.bit_depth)
+                                      info.bit_depth, options.chroma)
         self.bit_depth = pix_fmt_depth(self.pix_fmt)
         self.crf = max(
             0,
@@ -264,6 +267,43 @@ class VideoWriter:
         self._last_pts: int | None = None
         fmt = av.VideoFormat(self.pix_fmt)
         self.chroma_size = (fmt.chroma_width(info.width), fmt.chroma_height(info.height))
+
+    def check(self) -> None:
+        """Refuse, before any work, what the encoder would refuse; warn where less is kept.
+
+        Checks the picture size and pixel format against the codec's known limits (one
+        clear line, e.g. DNxHR below 256x120), then opens the encoder with the exact
+        settings the writer will use (nothing is written), so that no combination fails
+        only once frames are being encoded. Logs one warning line when the output keeps
+        less depth or chroma than the source, or plays in fewer places (x264 beyond 8-bit
+        4:2:0 in ``.mp4``).
+
+        Raises:
+            InputError: the encoder cannot take this picture with these settings.
+        """
+        info = self.info
+        check_encoder_limits(self.dst, self.codec, info.width, info.height, self.pix_fmt)
+        options = codec_options(self.format, self.pix_fmt, self.crf, preset=self.preset,
+                                tune=self.tune, interlaced=info.interlaced)
+        ctx = av.CodecContext.create(self.codec, "w")
+        ctx.width, ctx.height, ctx.pix_fmt = info.width, info.height, self.pix_fmt
+        ctx.time_base = info.time_base
+        ctx.framerate = info.average_rate or Fraction(24)
+        ctx.options = options
+        try:
+            ctx.open()
+        except (ValueError, av.FFmpegError) as exc:
+            raise InputError(
+                f"found a {info.width}x{info.height} {self.pix_fmt} picture, which the "
+                f"{self.codec} encoder refuses with {options} ({exc}); expected another "
+                "--codec or --chroma (see the codec table in the README)",
+                path=self.dst, field="codec") from exc
+        finally:
+            del ctx
+        notice = layout_notice(self.format.suffix, self.codec, info.pix_fmt, info.bit_depth,
+                               self.pix_fmt)
+        if notice:
+            log.warning("%s: %s", self.dst, notice)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -318,7 +358,9 @@ class VideoWriter:
         stream.time_base = info.time_base
         ctx = stream.codec_context
         ctx.color_range = RANGE_FULL if self.full_range else RANGE_LIMITED
-        ctx.colorspace = _MATRIX_COLORSPACE[self.matrix]
+        # The source's own matrix tag (bt470bg stays bt470bg), else the matrix computed with.
+        ctx.colorspace = (info.colorspace if info.colorspace in _COLORSPACE_MATRIX
+                          else _MATRIX_COLORSPACE[self.matrix])
         if info.color_primaries not in (0, 2):
             ctx.color_primaries = info.color_primaries
         else:

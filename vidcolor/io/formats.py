@@ -77,21 +77,23 @@ def resolve_codec(name: str | None) -> str | None:
     return CODEC_ALIASES.get(str(name).lower(), str(name))
 
 
-def check_output_format(dst: str | Path, codec: str | None, lossless: bool = False
-                        ) -> OutputFormat:
+def check_output_format(dst: str | Path, codec: str | None, lossless: bool = False,
+                        chroma: str | None = None) -> OutputFormat:
     """Refuse a container x codec combination that cannot work; pure, call it up front.
 
     Args:
         dst: the output file (its extension picks the container).
         codec: the user's codec name or None for the container's default.
         lossless: ``--lossless``: FFV1 in ``.mkv``, x264 qp 0 in ``.mp4``/``.mov``.
+        chroma: ``--chroma`` (``"420"`` ...), or None.
 
     Returns:
         The :class:`OutputFormat`.
 
     Raises:
-        InputError: an unknown extension, a codec the container cannot take, or a lossy-only
-            codec with ``lossless`` (one line: file, field, found, expected).
+        InputError: an unknown extension, a codec the container cannot take, a lossy-only
+            codec with ``lossless``, or a ``chroma`` the codec does not write (one line:
+            file, field, found, expected).
     """
     dst = Path(dst)
     suffix = dst.suffix.lower()
@@ -114,6 +116,12 @@ def check_output_format(dst: str | Path, codec: str | None, lossless: bool = Fal
             f"found --lossless with codec {_user_name(chosen)}, which is lossy only; expected "
             f"one of {', '.join(_user_name(c) for c in LOSSLESS if c in takes)} for "
             f"{suffix}", path=dst, field="codec")
+    if chroma is not None and not any(f.startswith(f"yuv{chroma}p")
+                                      for f in encoder_formats(chosen)):
+        have = sorted({_layout(m.group(1)) for m in map(_SUBSAMPLING.match,
+                                                       encoder_formats(chosen)) if m})
+        raise InputError(f"found --chroma {chroma} with codec {_user_name(chosen)}; expected "
+                         f"one of {', '.join(have)} for it", path=dst, field="chroma")
     return OutputFormat(suffix, muxer, chosen, audio, lossless or chosen == "ffv1")
 
 
@@ -135,11 +143,21 @@ def encoder_formats(codec: str) -> frozenset[str]:
 def source_layout(pix_fmt: str, bit_depth: int) -> tuple[str, int]:
     """The chroma subsampling (``"420"``, ``"422"``, ``"444"`` ...) and depth of a source.
 
-    Gray and RGB sources have no subsampling of their own; they count as ``"420"`` (the
-    usual delivery layout).
+    RGB sources (scans: 16-bit PNG/TIFF, DPX, EXR) hold every sample of every pixel, so
+    they count as ``"444"``. Gray sources have no chroma at all; they count as ``"420"``
+    (the usual delivery layout).
     """
     m = _SUBSAMPLING.match(pix_fmt)
-    return (m.group(1) if m else "420"), int(bit_depth or 8)
+    if m is not None:
+        return m.group(1), int(bit_depth or 8)
+    return ("444" if _is_rgb(pix_fmt) else "420"), int(bit_depth or 8)
+
+
+def _is_rgb(pix_fmt: str) -> bool:
+    try:
+        return bool(av.VideoFormat(pix_fmt).is_rgb)
+    except (ValueError, av.FFmpegError):
+        return False
 
 
 def yuv_name(subsampling: str, depth: int) -> str:
@@ -148,7 +166,7 @@ def yuv_name(subsampling: str, depth: int) -> str:
 
 
 def output_pix_fmt(codec: str, width: int, height: int, src_pix_fmt: str = "yuv420p",
-                   src_depth: int = 8) -> str:
+                   src_depth: int = 8, chroma: str | None = None) -> str:
     """The pixel format written: the source's subsampling and depth where the codec allows.
 
     Depth: the smallest the codec takes that is at least the source's, else its deepest
@@ -156,6 +174,7 @@ def output_pix_fmt(codec: str, width: int, height: int, src_pix_fmt: str = "yuv4
     Subsampling: the source's, else the next richer one the codec takes (ProRes has no
     4:2:0, so 4:2:0 sources become 4:2:2). x264/x265 refuse 4:2:0 (4:2:2) at an odd
     height or width (odd width); there the output is 4:4:4 (every pixel keeps its chroma).
+    ``chroma`` (``--chroma``) asks for a subsampling instead of the source's, as it is.
 
     Args:
         codec: the FFmpeg encoder.
@@ -163,12 +182,15 @@ def output_pix_fmt(codec: str, width: int, height: int, src_pix_fmt: str = "yuv4
         height: picture height.
         src_pix_fmt: the decoded source's pixel format.
         src_depth: the source's bits per luma sample.
+        chroma: ``"420"``, ``"422"`` or ``"444"`` to override the source's, or None.
 
     Returns:
         An FFmpeg planar YUV pixel format name, e.g. ``"yuv422p10le"``.
     """
     sub, depth = source_layout(src_pix_fmt, src_depth)
-    if codec in ("libx264", "libx265"):
+    if chroma is not None:
+        sub = chroma
+    elif codec in ("libx264", "libx265"):
         if (width % 2 and sub in ("420", "422")) or (height % 2 and sub == "420"):
             sub = "444"
     takes = encoder_formats(codec)
@@ -180,6 +202,71 @@ def output_pix_fmt(codec: str, width: int, height: int, src_pix_fmt: str = "yuv4
             deeper = [d for d in fits if d >= depth]
             return yuv_name(s, deeper[0] if deeper else fits[-1])
     return "yuv420p"
+
+
+#: Smallest picture (width, height) an encoder takes, where FFmpeg's refusal names nothing.
+MIN_PICTURE = {"dnxhd": (256, 120)}  # DNxHR (libavcodec/dnxhdenc.c)
+#: A user's name for the profiles vidcolor writes, by encoder.
+_PROFILE_NAMES = {"dnxhd": "DNxHR", "prores_ks": "ProRes"}
+
+
+def check_encoder_limits(dst: str | Path, codec: str, width: int, height: int,
+                         pix_fmt: str) -> None:
+    """Refuse a picture the encoder cannot take (size, pixel format); pure, before any work.
+
+    Raises:
+        InputError: one line naming the output, what was found and what was expected.
+    """
+    name = _user_name(codec)
+    low = MIN_PICTURE.get(codec)
+    if low is not None and (width < low[0] or height < low[1]):
+        raise InputError(
+            f"found a {width}x{height} picture; {_PROFILE_NAMES.get(codec, name)} needs at "
+            f"least {low[0]}x{low[1]} (expected a larger picture, or --codec prores or ffv1)",
+            path=dst, field="codec")
+    sub = source_layout(pix_fmt, 8)[0]
+    if codec in ("libx264", "libx265") and ((width % 2 and sub in ("420", "422"))
+                                            or (height % 2 and sub == "420")):
+        raise InputError(
+            f"found a {width}x{height} picture; {name} {_layout(sub)} needs an even "
+            f"{'width' if sub == '422' else 'width and height'} (expected --chroma 444, or "
+            "the source's subsampling)", path=dst, field="chroma")
+    takes = encoder_formats(codec)
+    if takes and pix_fmt not in takes:
+        raise InputError(
+            f"found pixel format {pix_fmt}, which the {name} encoder does not take; expected "
+            f"one of {', '.join(sorted(takes))}", path=dst, field="codec")
+
+
+def layout_notice(suffix: str, codec: str, src_pix_fmt: str, src_depth: int,
+                  pix_fmt: str) -> str | None:
+    """One line saying where the output keeps less than the source, or plays in fewer places.
+
+    Returns:
+        None when the source's depth and subsampling are kept and nothing is unusual.
+    """
+    sub, depth = source_layout(src_pix_fmt, src_depth)
+    out_sub, out_depth = source_layout(pix_fmt, pix_fmt_depth(pix_fmt))
+    notes = []
+    if out_depth < depth:
+        notes.append(f"the {_user_name(codec)} encoder takes at most {out_depth} bits, so "
+                     f"the {depth}-bit source is written at {out_depth} bits")
+    if _chroma_samples(out_sub) < _chroma_samples(sub):
+        notes.append(f"the {_user_name(codec)} encoder has no {_layout(sub)}, so the output "
+                     f"is {_layout(out_sub)}")
+    if codec == "libx264" and suffix in (".mp4", ".m4v") and pix_fmt != "yuv420p":
+        notes.append(f"H.264 {_layout(out_sub)} at {out_depth} bits ({pix_fmt}) plays in "
+                     "editors, VLC and mpv but not in most web browsers (they take 8-bit "
+                     "4:2:0: --chroma 420 with an 8-bit source)")
+    return "; ".join(notes) if notes else None
+
+
+def _chroma_samples(sub: str) -> int:
+    return {"444": 4, "422": 2, "440": 2, "420": 1, "411": 1, "410": 0}.get(sub, 1)
+
+
+def _layout(sub: str) -> str:
+    return f"{sub[0]}:{sub[1]}:{sub[2]}"
 
 
 def pix_fmt_depth(pix_fmt: str) -> int:

@@ -17,7 +17,8 @@ from pathlib import Path
 import av
 
 from vidcolor.errors import DecodeError
-from vidcolor.io.sequence import ImageSequence, dpx_timecode, find_sequence, open_sequence
+from vidcolor.io.dpx import read_timecode as dpx_timecode
+from vidcolor.io.sequence import ImageSequence, find_sequence, open_sequence
 
 # AVColorRange values (libavutil/pixfmt.h).
 RANGE_UNSPECIFIED, RANGE_LIMITED, RANGE_FULL = 0, 1, 2

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -146,34 +145,6 @@ def open_sequence(seq: ImageSequence, rate: Fraction | None) -> av.container.Inp
     except av.FFmpegError as exc:
         raise DecodeError(f"cannot read the image sequence ({exc}); expected images FFmpeg "
                           "decodes (PNG, TIFF, DPX, EXR, JPEG)", path=seq.pattern) from exc
-
-
-def dpx_timecode(path: str | Path) -> str | None:
-    """The start timecode in a DPX file's television header (SMPTE 268), or None.
-
-    Read here because FFmpeg's DPX decoder exports it only in some versions. The header
-    holds it as BCD at byte 1920, in the file's byte order (magic ``SDPX`` big endian,
-    ``XPDS`` little); all ones means "not set".
-    """
-    try:
-        with open(path, "rb") as f:
-            head = f.read(1924)
-    except OSError:
-        return None
-    if len(head) < 1924 or head[:4] not in (b"SDPX", b"XPDS"):
-        return None
-    order = ">" if head[:4] == b"SDPX" else "<"
-    (offset,) = struct.unpack(order + "I", head[4:8])
-    (tc,) = struct.unpack(order + "I", head[1920:1924])
-    if offset < 1924 or tc == 0xFFFFFFFF:
-        return None
-
-    def bcd(v: int) -> int:
-        return (v >> 4) * 10 + (v & 0x0F)
-
-    sep = ";" if tc & (1 << 30) else ":"
-    return (f"{bcd(tc >> 24 & 0x3F):02d}:{bcd(tc >> 16 & 0x7F):02d}:"
-            f"{bcd(tc >> 8 & 0x7F):02d}{sep}{bcd(tc & 0x3F):02d}")
 
 
 # --------------------------------------------------------------------------- output

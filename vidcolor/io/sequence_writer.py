@@ -4,14 +4,20 @@
 (the input's Y plane, new U and V at full resolution), turns them into RGB at full
 precision (16 bits per channel for a 10-16-bit source, 8 bits otherwise) and writes one
 file per frame, each atomically (``vidcolor.atomic.write_bytes``), numbered as the input
-was (a video input counts from 0). :func:`open_writer` picks the writer for an output
-path, and :func:`check_output` refuses a bad output before any work.
+was (a video input counts from 0). DPX frames carry the source's start timecode in their
+television header, counted on frame by frame (:mod:`vidcolor.io.dpx`); PNG and TIFF have
+no timecode field, so a source's timecode is not carried there (a warning says so).
+:func:`open_writer` picks the writer for an output path; :func:`check_output` refuses a
+bad output before the input is read, and :func:`check_writer` what the encoder would
+refuse once the input is probed, before any work.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -20,11 +26,15 @@ import numpy as np
 from vidcolor.atomic import write_bytes
 from vidcolor.errors import InputError, OutputError
 from vidcolor.frames import FrameTime
+from vidcolor.io import timecode as tc
+from vidcolor.io.dpx import with_television_header
 from vidcolor.io.encode import MATRIX_COEFFS, VideoWriter, convert_depth, matrix_for
 from vidcolor.io.formats import check_output_format
 from vidcolor.io.probe import VideoInfo
 from vidcolor.io.sequence import IMAGE_ENCODERS, check_sequence_output, is_pattern
 from vidcolor.options import EncodeOptions
+
+log = logging.getLogger(__name__)
 
 
 def check_output(dst: str | Path, options: EncodeOptions) -> None:
@@ -37,13 +47,13 @@ def check_output(dst: str | Path, options: EncodeOptions) -> None:
     """
     dst = Path(dst)
     if not is_pattern(dst):
-        check_output_format(dst, options.codec, options.lossless)
+        check_output_format(dst, options.codec, options.lossless, options.chroma)
         return
     check_sequence_output(dst)
-    if options.codec is not None or options.lossless:
-        raise InputError(f"found --codec/--lossless with an image-sequence output; expected "
-                         f"neither ({dst.suffix} frames are written as they are)",
-                         path=dst, field="codec")
+    if options.codec is not None or options.lossless or options.chroma is not None:
+        raise InputError(f"found --codec/--lossless/--chroma with an image-sequence output; "
+                         f"expected none of them ({dst.suffix} frames are RGB, written as "
+                         "they are)", path=dst, field="codec")
     if not options.overwrite:
         m = re.search(r"%0?\d*d", dst.name)
         rx = re.compile("^" + re.escape(dst.name[: m.start()]) + r"\d+"
@@ -53,6 +63,17 @@ def check_output(dst: str | Path, options: EncodeOptions) -> None:
             raise InputError(f"found {len(taken)} existing frame(s) of the pattern (first "
                              f"{taken[0]}); expected a new folder, or --overwrite",
                              path=dst, field="output")
+
+
+def check_writer(dst: str | Path, info: VideoInfo, options: EncodeOptions) -> None:
+    """Once the input is probed, before any work: refuse what the encoder would refuse.
+
+    See :meth:`VideoWriter.check` and :meth:`SequenceWriter.check`; nothing is written.
+
+    Raises:
+        InputError: the picture (size, pixel format) cannot be written with the options.
+    """
+    open_writer(dst, info, options).check()
 
 
 def open_writer(dst: str | Path, info: VideoInfo, options: EncodeOptions):
@@ -107,6 +128,9 @@ class SequenceWriter:
         start: the number of the first frame (the input sequence's, else 0).
         bit_depth: 16 for a 10-16-bit source (16-bit RGB files), else 8.
         matrix, full_range, chroma_size, pix_fmt: as for VideoWriter (4:4:4).
+        timecode: the source's start timecode, written (counted on per frame) into each
+            DPX file's television header; None when the source has none.
+        rate: the frame rate that timecode counts at (the source's).
         frames_written: frames written so far.
     """
 
@@ -124,8 +148,26 @@ class SequenceWriter:
         self.full_range = info.full_range
         self.chroma_size = (info.width, info.height)
         self.start = info.sequence.start if info.sequence is not None else 0
+        self.timecode = info.timecode
+        self.rate = Fraction(info.average_rate) if info.average_rate else None
         self.frames_written = 0
         self.written: list[Path] = []
+
+    def check(self) -> None:
+        """Warn (one line) when the source's timecode cannot go into these files."""
+        if self.timecode and self.encoder != "dpx":
+            log.warning("%s: %s files have no timecode field, so the source's start "
+                        "timecode %s is not carried (write .dpx frames to keep it)",
+                        self.pattern, self.pattern.suffix, self.timecode)
+
+    def frame_timecode(self, index: int) -> str | None:
+        """The timecode of frame ``index`` (from 0): the start timecode moved on by it."""
+        if self.timecode is None:
+            return None
+        try:
+            return tc.offset(self.timecode, index, self.rate)
+        except ValueError:
+            return None  # a timecode tag vidcolor cannot count on (kept out, not guessed)
 
     def __enter__(self) -> SequenceWriter:
         return self
@@ -175,6 +217,9 @@ class SequenceWriter:
         top = (1 << self.bit_depth) - 1
         codes = np.floor(rgb * top + 0.5).astype(np.uint16 if self.bit_depth > 8 else np.uint8)
         data = self._encode(codes)
+        if self.encoder == "dpx":
+            data = with_television_header(data, self.frame_timecode(time.index), self.rate,
+                                          self.info.interlaced)
         path = self.path_of(time)
         try:
             write_bytes(path, data, overwrite=self.overwrite)

@@ -30,7 +30,7 @@ from vidcolor.frames import ColoredFrame, FrameTime, working_shape
 from vidcolor.hints.format import HintSet
 from vidcolor.io.decode import DecodeReport, iter_luma, iter_video_frames
 from vidcolor.io.probe import VideoInfo, probe
-from vidcolor.io.sequence_writer import check_output, open_writer
+from vidcolor.io.sequence_writer import check_output, check_writer, open_writer
 from vidcolor.options import RunOptions
 from vidcolor.progress import Progress
 from vidcolor.run.cancel import CancelToken
@@ -359,6 +359,7 @@ def run_video(
         require_ray()
     t0 = time.monotonic()
     info = probe(src, options.fps)
+    check_writer(dst, info, options.encode)  # what the encoder would refuse: size, format
     if info.frame_count is not None and isinstance(hints, HintSet):
         hints.check_frame_count(info.frame_count)
     job = VideoJob(src=src, dst=dst, info=info,
