@@ -222,16 +222,14 @@ def test_video_in_sequence_out_counts_from_zero_and_cancel_leaves_nothing(
 
 
 def test_dpx_sequence_timecode_reaches_the_mov(tmp_path, colorizer):
-    folder, _ = media.make_image_sequence(tmp_path / "png", frames=3)
-    dpx = tmp_path / "dpx"
-    dpx.mkdir()
-    colorizer.colorize_video(folder, dpx / "%06d.dpx")  # PyAV writes the DPX frames
-    for f in dpx.iterdir():
-        media.with_dpx_timecode(f, 0x10000012)  # 10:00:00:12, BCD
+    dpx, luma = media.make_dpx_sequence(tmp_path / "dpx", frames=3,
+                                        timecode=0x10000012)  # 10:00:00:12, BCD
     dst = tmp_path / "o.mov"
     colorizer.colorize_video(dpx, dst, codec="prores")
     got = media.read_deep(dst)
     assert got["timecode"] == "10:00:00:12"
+    y12 = luma.astype(float) * 4095 / 65535  # 16-bit full range as 12-bit codes
+    assert np.abs(got["y"].astype(float) - y12).mean() < 16  # ProRes 4444: lossy
     # An RGB scan is 4:4:4: ProRes 4444 (FFmpeg decodes 4444 as 12 bits).
     assert got["pix_fmt"] == "yuv444p12le" and got["profile"] == "4444", got
 
