@@ -45,7 +45,7 @@ sys.path.insert(0, str(REPO))
 
 
 def transcode_fps(clip: Path, out_dir: Path, frames: int | None,
-                  codec: str | None = None) -> tuple[float, int]:
+                  codec: str | None = None, chroma: str | None = None) -> tuple[float, int]:
     """fps of decode + encode alone (neutral chroma), and the frames done."""
     from vidcolor.io.decode import iter_video_frames
     from vidcolor.io.encode import VideoWriter
@@ -56,7 +56,8 @@ def transcode_fps(clip: Path, out_dir: Path, frames: int | None,
     dst = out_dir / f"transcode{output_suffix(clip, codec)}"
     count = 0
     t0 = time.perf_counter()
-    with VideoWriter(dst, info, EncodeOptions(codec=codec, overwrite=True)) as writer:
+    with VideoWriter(dst, info, EncodeOptions(codec=codec, overwrite=True,
+                                              chroma=chroma)) as writer:
         cw, ch = writer.chroma_size
         deep = writer.bit_depth > 8
         neutral = np.full((ch, cw), 1 << (writer.bit_depth - 1), np.uint16 if deep else np.uint8)
@@ -128,13 +129,13 @@ def output_suffix(clip: Path, codec: str | None) -> str:
 
 
 def end_to_end(clip: Path, out_dir: Path, weights: str, device: str,
-               batch_size: int, codec: str | None = None) -> dict:
+               batch_size: int, codec: str | None = None, chroma: str | None = None) -> dict:
     """A full pipeline run; its report as a dict."""
     from vidcolor import api
     from vidcolor.run import run_video
 
     options = api.build_options(weights=weights, device=device, batch_size=batch_size,
-                                overwrite=True, codec=codec)
+                                overwrite=True, codec=codec, chroma=chroma)
     dst = out_dir / f"e2e{output_suffix(clip, codec)}"
     return run_video(clip, dst, None, options).to_dict()
 
@@ -202,6 +203,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     parser.add_argument("--codec", default=None,
                         help="output codec of the transcode and end-to-end runs (prores ...)")
+    parser.add_argument("--chroma", default=None, choices=("420", "422", "444"),
+                        help="output subsampling (default: the source's; RGB scans 444)")
     parser.add_argument("--skip-upsample", action="store_true")
     args = parser.parse_args()
 
@@ -213,7 +216,7 @@ def main() -> int:
                      "load_avg_start": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="vidcolor-bench-") as tmp:
         out = Path(tmp)
-        fps_t, n_t = transcode_fps(args.clip, out, args.frames, args.codec)
+        fps_t, n_t = transcode_fps(args.clip, out, args.frames, args.codec, args.chroma)
         print(f"transcode only : {fps_t:7.2f} fps ({n_t} frames)")
         fps_m, n_m, shape = model_fps(args.clip, args.weights, args.device, args.batch_size,
                                       args.frames)
@@ -225,7 +228,7 @@ def main() -> int:
                   f"kornia (cpu) {ms['kornia']:.1f} ms per frame")
             results[f"upsample_{label}_ms"] = ms
         report = end_to_end(args.clip, out, args.weights, args.device, args.batch_size,
-                            args.codec)
+                            args.codec, args.chroma)
         fps_e = report["fps"]
         print(f"end to end     : {fps_e:7.2f} fps ({report['frames']} frames, "
               f"{report['shots']} shots)")

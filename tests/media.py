@@ -584,8 +584,13 @@ def make_deep_clip(
     color_range: int = 1,
     options: dict[str, str] | None = None,
     rate: int | Fraction = 24,
+    interlace: str | None = None,
 ) -> tuple[Path, np.ndarray]:
     """Write a clip whose Y plane uses its full bit depth, tagged with colour and timecode.
+
+    ``interlace`` ``"tff"``/``"bff"`` flags every frame (FFmpeg's ``setfield``) and tags
+    the stream with that field order (give the codec its field-coding option, e.g.
+    ``+ildct`` for ProRes).
 
     The container follows the extension (``.mkv``, ``.mov``, ``.mxf`` ...); ``color_range``
     2 writes full-range codes (0 .. 2**bits - 1), 1 limited.
@@ -607,6 +612,20 @@ def make_deep_clip(
         ctx.color_primaries, ctx.color_trc = primaries, trc
         if timecode:
             stream.metadata["timecode"] = timecode
+        mark = None
+        if interlace:
+            ctx.field_order = 2 if interlace == "tff" else 3
+            graph = av.filter.Graph()
+            buffer = graph.add_buffer(width=width, height=height, format=pix_fmt,
+                                      time_base=Fraction(1, 1000))
+            field, sink = graph.add("setfield", interlace), graph.add("buffersink")
+            buffer.link_to(field)
+            field.link_to(sink)
+            graph.configure()
+
+            def mark(frame):
+                graph.push(frame)
+                return graph.pull()
         for i in range(frames):
             frame = av.VideoFrame(width, height, pix_fmt)
             dtype = np.uint8 if bits <= 8 else np.uint16
@@ -616,11 +635,26 @@ def make_deep_clip(
                 _fill_plane(plane, np.full((ch, cw), 1 << (bits - 1), dtype))
             frame.pts = i
             frame.color_range = color_range
+            if mark is not None:
+                frame = mark(frame)
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
     return path, luma
+
+
+def read_prores_interlace_modes(path: str | Path) -> set[int]:
+    """The ``interlace_mode`` of every ProRes frame header (0 progressive, 1 top field
+    first, 2 bottom), read from the packets' bytes: ``icpf``, then byte 20's bits 2-3."""
+    modes = set()
+    with av.open(str(path)) as container:
+        for packet in container.demux(video=0):
+            data = bytes(packet)
+            if len(data) > 20:
+                assert data[4:8] == b"icpf"
+                modes.add((data[20] >> 2) & 3)
+    return modes
 
 
 def read_deep(path: str | Path) -> dict:

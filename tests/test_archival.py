@@ -376,8 +376,9 @@ def test_range_primaries_transfer_and_matrix_kept(tmp_path, colorizer, tags, out
 @pytest.mark.parametrize(("out", "codec", "coded_interlaced"), [
     ("o.mkv", None, True),  # x264 codes the fields and flags the frames
     ("o.mov", "x264", True),
-    ("o.mov", "prores", False),  # woven frame, progressive coding; the container's tag kept
-    ("o.mkv", "ffv1", False),
+    ("o.mov", "prores", True),  # ProRes field coding, in the source's order
+    ("o.mkv", "ffv1", False),  # woven frame, progressive coding; the container's tag kept
+    ("o.mkv", "x265", False),
 ])
 def test_field_order_tag_kept_for_every_codec(tmp_path, colorizer, make_clip, out, codec,
                                               coded_interlaced):
@@ -389,6 +390,23 @@ def test_field_order_tag_kept_for_every_codec(tmp_path, colorizer, make_clip, ou
     got = media.read_deep(dst)
     assert got["field_order"] == 2
     assert got["interlaced"] == coded_interlaced
+    assert got["range"] == 1  # limited, as the source
+    if codec == "prores":  # the frame header's interlace_mode: 1 top field first, 2 bottom
+        assert media.read_prores_interlace_modes(dst) == {1}
+
+
+def test_bottom_field_first_prores(tmp_path, colorizer):
+    src, _ = media.make_deep_clip(tmp_path / "bff.mov", codec="prores_ks", frames=3,
+                                  pix_fmt="yuv422p10le", interlace="bff",
+                                  options={"profile": "3", "flags": "+ildct"})
+    given = media.read_deep(src)
+    assert given["interlaced"] and given["field_order"] == 3  # bottom first
+    assert media.read_prores_interlace_modes(src) == {2}
+    dst = tmp_path / "o.mov"
+    colorizer.colorize_video(src, dst, codec="prores")
+    got = media.read_deep(dst)
+    assert got["interlaced"] and got["field_order"] == 3
+    assert media.read_prores_interlace_modes(dst) == {2}
 
 
 # --------------------------------------------------------------------------- timecode
@@ -522,9 +540,8 @@ def test_chroma_the_codec_lacks_is_one_line(tmp_path, out, codec, chroma, match)
     assert "\n" not in info.value.one_line()
 
 
-# (pix_fmt, size): 8-bit 4:2:0, odd-sized 10-bit 4:2:2, 12-bit 4:4:4. Three frames: with
-# two, libx265 (4.2, FFmpeg 8.1) hands out garbage DTS (a known wrapper fault, not a
-# container x codec limit).
+# (pix_fmt, size): 8-bit 4:2:0, odd-sized 10-bit 4:2:2, 12-bit 4:4:4. Two frames: there
+# libx265 hands out garbage DTS, which the writer must mend (the muxers refuse it).
 SWEEP_SOURCES = (
     ("yuv420p", (64, 48)), ("yuv422p10le", (65, 49)), ("yuv444p12le", (64, 48)),
     ("yuv420p10le", (256, 120)),  # DNxHR's smallest picture
@@ -538,7 +555,7 @@ def sweep_sources(tmp_path_factory):
     out = {}
     for pix_fmt, size in SWEEP_SOURCES:
         src, luma = media.make_deep_clip(folder / f"{pix_fmt}_{size[0]}.mkv", pix_fmt=pix_fmt,
-                                         size=size, frames=3)
+                                         size=size, frames=2)
         out[(pix_fmt, size)] = (probe(src), luma)
     return out
 
@@ -568,7 +585,7 @@ def test_every_table_combination_is_refused_up_front_or_writes(tmp_path, sweep_s
                                       np.uint8 if writer.bit_depth == 8 else np.uint16)
                         writer.write(FrameTime(i, i, info.time_base), y, mid, mid)
                 got = media.read_deep(dst)
-                assert got["y"].shape[0] == 3, dst.name
+                assert got["y"].shape[0] == 2, dst.name
                 assert got["pix_fmt"][:8] == writer.pix_fmt[:8], dst.name  # layout kept
     assert refused == {("dnxhd", (64, 48)), ("dnxhd", (65, 49))}
 
@@ -585,3 +602,17 @@ def test_cli_refuses_dnxhr_too_small_and_a_chroma_the_codec_lacks(tmp_path, make
                  *fast(weights))
     assert_one_line_error(chroma, 2, "p.mov", "chroma", "found --chroma 420 with codec prores")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "w.safetensors"]
+
+
+def test_an_encoder_refusal_without_a_rule_is_still_one_line_up_front(tmp_path):
+    from vidcolor.io.encode import VideoWriter
+    from vidcolor.io.probe import probe
+    from vidcolor.options import EncodeOptions
+    src, _ = media.make_deep_clip(tmp_path / "tiny.mkv", pix_fmt="yuv420p", size=(8, 8),
+                                  frames=1)
+    writer = VideoWriter(tmp_path / "o.mkv", probe(src), EncodeOptions(codec="x265"))
+    with pytest.raises(InputError, match="found a 8x8 yuv420p picture, which the libx265 "
+                                         "encoder refuses") as info:
+        writer.check()  # x265 has no picture this small; no rule names it, the trial does
+    assert "\n" not in info.value.one_line()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.mkv"]

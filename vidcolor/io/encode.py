@@ -36,6 +36,7 @@ import numpy as np
 from vidcolor.atomic import check_output_path, commit_temp, no_space_error, temp_path_for
 from vidcolor.errors import InputError, OutputError
 from vidcolor.frames import FrameTime
+from vidcolor.io.fields import FIELD_CODING_ILDCT, FieldMarker, set_field_order
 from vidcolor.io.formats import (
     check_encoder_limits,
     check_output_format,
@@ -44,7 +45,7 @@ from vidcolor.io.formats import (
     output_pix_fmt,
     pix_fmt_depth,
 )
-from vidcolor.io.probe import FIELD_ORDERS, RANGE_FULL, RANGE_LIMITED, VideoInfo, open_input
+from vidcolor.io.probe import RANGE_FULL, RANGE_LIMITED, VideoInfo, open_input
 from vidcolor.options import EncodeOptions
 
 log = logging.getLogger(__name__)
@@ -265,6 +266,8 @@ class VideoWriter:
         self._stream = None
         self._copier: _StreamCopier | None = None
         self._last_pts: int | None = None
+        self._last_dts: int | None = None
+        self._fields: FieldMarker | None = None
         fmt = av.VideoFormat(self.pix_fmt)
         self.chroma_size = (fmt.chroma_width(info.width), fmt.chroma_height(info.height))
 
@@ -275,7 +278,7 @@ class VideoWriter:
         clear line, e.g. DNxHR below 256x120), then opens the encoder with the exact
         settings the writer will use (nothing is written), so that no combination fails
         only once frames are being encoded. Logs one warning line when the output keeps
-        less depth or chroma than the source, or plays in fewer places (x264 beyond 8-bit
+        less depth than the source, or plays in fewer places (x264 beyond 8-bit
         4:2:0 in ``.mp4``).
 
         Raises:
@@ -298,8 +301,6 @@ class VideoWriter:
                 f"{self.codec} encoder refuses with {options} ({exc}); expected another "
                 "--codec or --chroma (see the codec table in the README)",
                 path=self.dst, field="codec") from exc
-        finally:
-            del ctx
         notice = layout_notice(self.format.suffix, self.codec, info.pix_fmt, info.bit_depth,
                                self.pix_fmt)
         if notice:
@@ -374,7 +375,10 @@ class VideoWriter:
         if info.timecode:
             stream.metadata["timecode"] = info.timecode  # mov/mp4: a tmcd track; mkv: a tag
         if info.interlaced:
-            _set_field_order(ctx, info.field_order)
+            set_field_order(ctx, info.field_order)
+            if self.codec in FIELD_CODING_ILDCT:  # field coding in the source's order
+                self._fields = FieldMarker(info.width, info.height, self.pix_fmt,
+                                           info.time_base, info.field_order)
         if info.rotation:
             stream.set_display_rotation(info.rotation)
         try:  # open now, so a bad codec option fails here rather than at the first frame
@@ -396,7 +400,7 @@ class VideoWriter:
         if self.frames_written == 0:
             raise OutputError("no frame was written (expected at least one)", path=self.dst)
         for packet in self._stream.encode():
-            self._out.mux(packet)
+            self._mux_video(packet)
         if self._copier is not None:
             self._copier.pump(None)
             self._copier.close()
@@ -470,14 +474,30 @@ class VideoWriter:
         frame.color_range = RANGE_FULL if self.full_range else RANGE_LIMITED
         frame.pts = self._pts(time)
         frame.time_base = self.info.time_base
+        if self._fields is not None:
+            frame = self._fields(frame)
         try:
             for packet in self._stream.encode(frame):
-                self._out.mux(packet)
+                self._mux_video(packet)
             self.frames_written += 1
             if self._copier is not None:
                 self._copier.pump(float(frame.pts * self.info.time_base) + _AUDIO_LEAD_S)
         except (OSError, av.FFmpegError) as exc:
             raise self._as_output_error(exc, "writing failed") from exc
+
+    def _mux_video(self, packet) -> None:
+        """Mux one video packet, replacing a decode timestamp no encoder could mean.
+
+        libx265 (4.2 under FFmpeg 8.1) hands out garbage DTS (about -10**15) for clips of
+        one or two frames, which the muxers refuse; a DTS more than a minute before its own
+        PTS is such garbage, and becomes the PTS (nothing is reordered that early).
+        """
+        if packet.dts is not None and packet.pts is not None and \
+                (packet.pts - packet.dts) * packet.time_base > 60:
+            last = self._last_dts
+            packet.dts = packet.pts if last is None or packet.pts > last else last + 1
+        self._last_dts = packet.dts
+        self._out.mux(packet)
 
     def _chroma(self, name: str, values: np.ndarray) -> np.ndarray:
         cw, ch = self.chroma_size
@@ -510,15 +530,6 @@ class VideoWriter:
             )
         self._last_pts = pts
         return pts
-
-
-def _set_field_order(ctx, field_order: str) -> None:
-    """Tag the encoder with the source's field order (``"tt"``, ``"bb"`` ...)."""
-    numbers = {name: number for number, name in FIELD_ORDERS.items()}
-    try:
-        ctx.field_order = numbers.get(field_order, 2)
-    except (AttributeError, TypeError, ValueError):
-        pass  # an older PyAV without the property; x264 still codes fields
 
 
 class _StreamCopier:

@@ -242,27 +242,25 @@ def layout_notice(suffix: str, codec: str, src_pix_fmt: str, src_depth: int,
                   pix_fmt: str) -> str | None:
     """One line saying where the output keeps less than the source, or plays in fewer places.
 
+    Less depth (the codec's deepest is shallower than the source), or H.264 beyond 8-bit
+    4:2:0 in ``.mp4`` (browsers do not play it). Fewer chroma samples than the source's
+    happen only when asked for (``--chroma``): every codec vidcolor writes takes the
+    source's subsampling or a richer one (:func:`output_pix_fmt`).
+
     Returns:
         None when the source's depth and subsampling are kept and nothing is unusual.
     """
-    sub, depth = source_layout(src_pix_fmt, src_depth)
+    depth = source_layout(src_pix_fmt, src_depth)[1]
     out_sub, out_depth = source_layout(pix_fmt, pix_fmt_depth(pix_fmt))
     notes = []
     if out_depth < depth:
         notes.append(f"the {_user_name(codec)} encoder takes at most {out_depth} bits, so "
                      f"the {depth}-bit source is written at {out_depth} bits")
-    if _chroma_samples(out_sub) < _chroma_samples(sub):
-        notes.append(f"the {_user_name(codec)} encoder has no {_layout(sub)}, so the output "
-                     f"is {_layout(out_sub)}")
     if codec == "libx264" and suffix in (".mp4", ".m4v") and pix_fmt != "yuv420p":
         notes.append(f"H.264 {_layout(out_sub)} at {out_depth} bits ({pix_fmt}) plays in "
                      "editors, VLC and mpv but not in most web browsers (they take 8-bit "
                      "4:2:0: --chroma 420 with an 8-bit source)")
     return "; ".join(notes) if notes else None
-
-
-def _chroma_samples(sub: str) -> int:
-    return {"444": 4, "422": 2, "440": 2, "420": 1, "411": 1, "410": 0}.get(sub, 1)
 
 
 def _layout(sub: str) -> str:
@@ -282,7 +280,7 @@ def codec_options(fmt: OutputFormat, pix_fmt: str, crf: int, *, preset: str,
     * x264/x265: ``crf`` (or lossless: qp 0 / ``lossless=1``), ``preset``, ``tune``;
       interlaced sources keep field coding in x264.
     * FFV1: level 3, slice CRCs, 4 slices, every frame a keyframe (archival practice).
-    * ProRes: 422 HQ, or 4444 for a 4:4:4 picture.
+    * ProRes: 422 HQ, or 4444 for a 4:4:4 picture; interlaced sources keep field coding.
     * DNxHR: HQX (10-bit 4:2:2), 444 for 4:4:4, HQ at 8 bits.
     * VP9: constant quality at ``crf`` (or lossless).
     """
@@ -306,7 +304,10 @@ def codec_options(fmt: OutputFormat, pix_fmt: str, crf: int, *, preset: str,
     if codec == "ffv1":
         return {"level": "3", "slicecrc": "1", "slices": "4", "g": "1"}
     if codec == "prores_ks":
-        return {"profile": "4" if is444 else "3", "vendor": "apl0"}
+        opts = {"profile": "4" if is444 else "3", "vendor": "apl0"}
+        if interlaced:
+            opts["flags"] = "+ildct"  # code the two fields (order: vidcolor.io.fields)
+        return opts
     if codec == "dnxhd":
         profile = "dnxhr_444" if is444 else ("dnxhr_hqx" if depth > 8 else "dnxhr_hq")
         return {"profile": profile}
