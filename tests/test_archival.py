@@ -616,3 +616,12 @@ def test_an_encoder_refusal_without_a_rule_is_still_one_line_up_front(tmp_path):
         writer.check()  # x265 has no picture this small; no rule names it, the trial does
     assert "\n" not in info.value.one_line()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.mkv"]
+
+
+def test_chroma_with_an_image_sequence_output_is_one_line(tmp_path):
+    from vidcolor.io.sequence_writer import check_output
+    from vidcolor.options import EncodeOptions
+    with pytest.raises(InputError, match="found --codec/--lossless/--chroma with an "
+                                         "image-sequence output") as info:
+        check_output(tmp_path / "%06d.dpx", EncodeOptions(chroma="420"))
+    assert "\n" not in info.value.one_line()
