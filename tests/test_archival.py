@@ -228,7 +228,10 @@ def test_dpx_sequence_timecode_reaches_the_mov(tmp_path, colorizer):
     colorizer.colorize_video(dpx, dst, codec="prores")
     got = media.read_deep(dst)
     assert got["timecode"] == "10:00:00:12"
-    y12 = luma.astype(float) * 4095 / 65535  # 16-bit full range as 12-bit codes
+    # ProRes is limited range only: the full-range scan's levels become 16..235 (at 12
+    # bits, as FFmpeg decodes 4444: 256..3760), and the file says so.
+    assert got["range"] == 1
+    y12 = 256 + luma.astype(float) * 3504 / 65535
     assert np.abs(got["y"].astype(float) - y12).mean() < 16  # ProRes 4444: lossy
     # An RGB scan is 4:4:4: ProRes 4444 (FFmpeg decodes 4444 as 12 bits).
     assert got["pix_fmt"] == "yuv444p12le" and got["profile"] == "4444", got
@@ -349,6 +352,23 @@ def test_mxf_source_keeps_timecode_depth_subsampling_and_tags(tmp_path, colorize
 
 
 # --------------------------------------------------------------------------- colour tags
+
+
+@pytest.mark.parametrize(("out", "codec", "want_range"), [
+    ("o.mov", "prores", 1),  # ProRes has no full-range flag: written as limited range
+    ("o.mov", "dnxhd", 2),  # DNxHR signals full range
+    ("o.mov", "x264", 2),
+])
+def test_full_range_source_levels_in_mezzanine_codecs(tmp_path, colorizer, out, codec,
+                                                     want_range):
+    src, luma = media.make_deep_clip(tmp_path / "full.mkv", pix_fmt="yuv422p10le",
+                                     color_range=2, size=(256, 144), frames=3)
+    dst = tmp_path / out
+    colorizer.colorize_video(src, dst, HINTS, codec=codec)
+    got = media.read_deep(dst)
+    assert got["range"] == want_range and got["bits"] == 10
+    want = luma.astype(float) if want_range == 2 else 64 + luma.astype(float) * 876 / 1023
+    assert np.abs(got["y"].astype(float) - want).mean() < 3  # lossy, levels as tagged
 
 
 @pytest.mark.parametrize(("tags", "out", "lossless"), [

@@ -38,6 +38,7 @@ from vidcolor.errors import InputError, OutputError
 from vidcolor.frames import FrameTime
 from vidcolor.io.fields import FIELD_CODING_ILDCT, FieldMarker, set_field_order
 from vidcolor.io.formats import (
+    LIMITED_RANGE_ONLY,
     check_encoder_limits,
     check_output_format,
     codec_options,
@@ -165,6 +166,23 @@ def convert_depth(y: np.ndarray, src_bits: int, dst_bits: int) -> np.ndarray:
     return np.minimum(rounded, (1 << dst_bits) - 1).astype(dtype)
 
 
+def full_to_limited(y: np.ndarray, src_bits: int, dst_bits: int) -> np.ndarray:
+    """Full-range luma codes as limited-range codes (pure; the picture looks the same).
+
+    Args:
+        y: ``(H, W)`` uint8 or uint16 full-range codes at ``src_bits``.
+        src_bits: bits of ``y``.
+        dst_bits: bits of the result.
+
+    Returns:
+        ``(H, W)`` codes in ``16..235`` scaled by ``2**(dst_bits - 8)``, uint8 at 8 bits,
+        uint16 deeper.
+    """
+    scale = float(1 << (dst_bits - 8))
+    codes = 16.0 * scale + y.astype(np.float64) * (219.0 * scale / ((1 << src_bits) - 1))
+    return np.floor(codes + 0.5).astype(np.uint8 if dst_bits <= 8 else np.uint16)
+
+
 def _fill_plane(plane, values: np.ndarray) -> None:
     """Copy ``(h, w)`` uint8 or uint16 samples into a frame plane, honouring its line size."""
     line = plane.line_size // values.itemsize
@@ -208,7 +226,9 @@ class VideoWriter:
         matrix: the YUV matrix of the output (``"bt709"``, ``"bt601"``, ``"bt2020"``):
             compute U and V with ``rgb_to_yuv(rgb, matrix=writer.matrix,
             full_range=writer.full_range)``.
-        full_range: whether the output (like the input) uses full-range codes.
+        full_range: whether the output uses full-range codes: as the input, except with
+            ProRes, which is limited range only (a full-range source's Y codes are mapped
+            to limited range when written).
         pix_fmt: the written pixel format: the input's subsampling and bit depth where
             the codec takes them (:func:`vidcolor.io.formats.output_pix_fmt`).
         bit_depth: bits per sample written; U and V are given at this depth (uint16
@@ -257,7 +277,8 @@ class VideoWriter:
             - size_crf_offset(info.width, info.height),
         )
         self.matrix = matrix_for(info)
-        self.full_range = info.full_range
+        # Full range as the source, except where the codec has only limited range (ProRes).
+        self.full_range = info.full_range and self.codec not in LIMITED_RANGE_ONLY
         self.frames_written = 0
         self.audio_mode: list[str] = []
         self.subtitle_mode: list[str] = []
@@ -468,7 +489,11 @@ class VideoWriter:
                              "uint16")
         src_bits = 8 if y.dtype == np.uint8 else min(16, max(9, self.info.bit_depth))
         frame = av.VideoFrame(w, h, self.pix_fmt)
-        _fill_plane(frame.planes[0], convert_depth(y, src_bits, self.bit_depth))
+        if self.info.full_range and not self.full_range:
+            y = full_to_limited(y, src_bits, self.bit_depth)
+        else:
+            y = convert_depth(y, src_bits, self.bit_depth)
+        _fill_plane(frame.planes[0], y)
         for plane, name, values in ((frame.planes[1], "u", u), (frame.planes[2], "v", v)):
             _fill_plane(plane, self._chroma(name, values))
         frame.color_range = RANGE_FULL if self.full_range else RANGE_LIMITED

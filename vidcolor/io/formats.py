@@ -204,6 +204,11 @@ def output_pix_fmt(codec: str, width: int, height: int, src_pix_fmt: str = "yuv4
     return "yuv420p"
 
 
+#: Encoders whose bitstream has no full-range flag: the picture is video (limited) range by
+#: definition, so a full-range source is written as limited-range codes (FFmpeg's ProRes
+#: decoder reads every ProRes frame as limited range).
+LIMITED_RANGE_ONLY = frozenset({"prores_ks"})
+
 #: Smallest picture (width, height) an encoder takes, where FFmpeg's refusal names nothing.
 MIN_PICTURE = {"dnxhd": (256, 120)}  # DNxHR (libavcodec/dnxhdenc.c)
 #: A user's name for the profiles vidcolor writes, by encoder.
