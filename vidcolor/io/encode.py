@@ -9,7 +9,8 @@ color range/matrix tags and container metadata are copied from the input's
 for packet (same bytes, same pts) while the video is written, or transcoded when the
 output container cannot carry its codec (AAC to Opus for ``.webm``). Subtitle streams are
 copied packet for packet when the container takes their format, and left out with a
-warning when it does not (text subtitle formats do not convert losslessly).
+warning when it does not (text subtitle formats do not convert losslessly); both by
+:class:`vidcolor.io.streams.StreamCopier`.
 
 The file is written to a temp file beside the destination and renamed when the writer
 closes without error (see :mod:`vidcolor.atomic`).
@@ -46,7 +47,8 @@ from vidcolor.io.formats import (
     output_pix_fmt,
     pix_fmt_depth,
 )
-from vidcolor.io.probe import RANGE_FULL, RANGE_LIMITED, VideoInfo, open_input
+from vidcolor.io.probe import RANGE_FULL, RANGE_LIMITED, VideoInfo
+from vidcolor.io.streams import SKIP_TAGS, StreamCopier
 from vidcolor.options import EncodeOptions
 
 log = logging.getLogger(__name__)
@@ -61,13 +63,6 @@ _COLORSPACE_MATRIX = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt20
 _MATRIX_COLORSPACE = {"bt709": 1, "bt601": 6, "bt2020": 9}
 _MATRIX_PRIMARIES = {"bt709": 1, "bt601": 6, "bt2020": 9}  # AVColorPrimaries
 _MATRIX_TRC = {"bt709": 1, "bt601": 6, "bt2020": 14}  # AVColorTransferCharacteristic
-
-# Tags a muxer writes itself; copying them would be wrong or duplicated.
-_SKIP_TAGS = frozenset(
-    {"major_brand", "minor_version", "compatible_brands", "encoder", "duration", "handler_name",
-     "vendor_id", "_statistics_tags", "_statistics_writing_app", "_statistics_writing_date_utc",
-     "number_of_frames", "number_of_bytes", "bps"}
-)
 
 # Small pictures lose luma PSNR at the same crf (measured: 16x16 42.9 dB and QCIF
 # carphone 44.1 dB at crf 16, where CIF and larger give 45.5-48 dB); they get a finer crf,
@@ -285,7 +280,7 @@ class VideoWriter:
         self._tmp: Path | None = None
         self._out = None
         self._stream = None
-        self._copier: _StreamCopier | None = None
+        self._copier: StreamCopier | None = None
         self._last_pts: int | None = None
         self._last_dts: int | None = None
         self._fields: FieldMarker | None = None
@@ -362,7 +357,7 @@ class VideoWriter:
             str(self._tmp), "w", format=self.format_name, options={"avoid_negative_ts": "disabled"}
         )
         for key, value in info.metadata.items():
-            if key.lower() not in _SKIP_TAGS:
+            if key.lower() not in SKIP_TAGS:
                 self._out.metadata[key] = value
         rate = info.average_rate or Fraction(24)
         try:
@@ -413,7 +408,7 @@ class VideoWriter:
             ) from exc
         self._stream = stream
         if self.copy_audio and info.sequence is None:  # an image sequence has no sound
-            self._copier = _StreamCopier(info.path, self._out, self.audio_codec)
+            self._copier = StreamCopier(info.path, self._out, self.audio_codec)
             self.audio_mode = self._copier.modes
             self.subtitle_mode = self._copier.subtitle_modes
 
@@ -555,159 +550,3 @@ class VideoWriter:
             )
         self._last_pts = pts
         return pts
-
-
-class _StreamCopier:
-    """Copies the input's audio and subtitle streams into the output as video goes.
-
-    Audio the container cannot hold is transcoded; subtitles it cannot hold are left out.
-    """
-
-    def __init__(self, src: Path, out, transcode_codec: str):
-        self._in = open_input(src)
-        self._out = out
-        self._map: dict[int, object] = {}
-        self._transcoders: dict[int, _Transcoder] = {}
-        self.modes: list[str] = []
-        self.subtitle_modes: list[str] = []
-        supported = out.supported_codecs
-        subtitles = []
-        for s in self._in.streams.subtitles:
-            name = s.codec_context.name if s.codec_context is not None else ""
-            if name in supported:
-                self._add_copy(s)
-                subtitles.append(s)
-                self.subtitle_modes.append("copy")
-            else:  # text subtitles do not convert losslessly between formats: say so
-                log.warning("%s: subtitle stream %d (%s) cannot go into %s; left out",
-                            src, s.index, name or "unknown codec", out.format.name)
-                self.subtitle_modes.append(f"dropped:{name}")
-        streams = list(self._in.streams.audio)
-        for s in streams:
-            ctx = s.codec_context
-            name = ctx.name if ctx is not None else ""
-            if name in supported:
-                self._add_copy(s)
-                self.modes.append("copy")
-            else:
-                tr = _Transcoder(s, out, transcode_codec)
-                self._map[s.index] = tr.stream
-                self._transcoders[s.index] = tr
-                self.modes.append(f"transcode:{tr.stream.codec_context.name}")
-        streams += subtitles
-        self._packets = self._in.demux(*streams) if streams else iter(())
-        self._pending = None
-        self._done = not streams
-
-    def _add_copy(self, stream) -> None:
-        """An output stream that takes ``stream``'s packets as they are, with its tags."""
-        copy = self._out.add_stream_from_template(stream)
-        copy.metadata.update(
-            {k: v for k, v in stream.metadata.items() if k.lower() not in _SKIP_TAGS}
-        )
-        self._map[stream.index] = copy
-
-    def pump(self, until_s: float | None) -> None:
-        """Mux audio and subtitle packets up to ``until_s`` seconds (None: everything left)."""
-        while not self._done:
-            packet = self._pending
-            self._pending = None
-            if packet is None:
-                try:
-                    packet = next(self._packets)
-                except StopIteration:
-                    self._done = True
-                    break
-                except av.FFmpegError:
-                    self._done = True  # damaged tail: keep what was copied
-                    break
-            if packet.dts is None and packet.pts is None:
-                if packet.size == 0:
-                    continue  # a demuxer flush packet
-            t = packet.pts if packet.pts is not None else packet.dts
-            if until_s is not None and t is not None and float(t * packet.time_base) > until_s:
-                self._pending = packet
-                return
-            index = packet.stream.index
-            if index in self._transcoders:
-                self._transcoders[index].feed(packet)
-            elif packet.size:
-                packet.stream = self._map[index]
-                self._out.mux(packet)
-        if until_s is None:
-            for tr in self._transcoders.values():
-                tr.flush()
-
-    def close(self) -> None:
-        self._in.close()
-
-
-class _Transcoder:
-    """Decode one audio stream and encode it with a codec the output container takes."""
-
-    def __init__(self, src_stream, out, codec: str):
-        rate = src_stream.codec_context.sample_rate or 48000
-        if codec == "libopus":
-            rate = 48000  # Opus runs at 48 kHz (others are resampled)
-        self.stream = out.add_stream(codec, rate=rate)
-        layout = src_stream.codec_context.layout.name if src_stream.codec_context.layout else ""
-        self.stream.layout = layout if src_stream.codec_context.channels <= 2 else "stereo"
-        for key, value in src_stream.metadata.items():
-            if key.lower() not in _SKIP_TAGS:
-                self.stream.metadata[key] = value
-        ctx = self.stream.codec_context
-        self._resampler = av.AudioResampler(format=ctx.format.name, layout=ctx.layout, rate=rate)
-        self._out = out
-        self._fifo = av.AudioFifo()
-        self._frame_size = ctx.frame_size or 960
-        self._rate = rate
-        self._next_pts: int | None = None  # in 1/rate units
-
-    def feed(self, packet) -> None:
-        try:
-            frames = packet.decode()
-        except av.FFmpegError:
-            return  # a damaged audio packet is skipped, as a player would
-        for frame in frames:
-            for resampled in self._resampler.resample(frame):
-                self._push(resampled)
-
-    def _push(self, frame) -> None:
-        if self._next_pts is None:  # the first sample's time; later ones are counted
-            self._next_pts = frame.pts if frame.pts is not None else 0
-        elif frame.pts is not None:
-            # A timestamp gap in the input is sound the file does not hold: fill it with
-            # silence, so what follows stays in sync with the picture.
-            missing = frame.pts - (self._next_pts + self._fifo.samples)
-            if missing > self._rate // 1000:  # more than 1 ms: not rounding
-                self._fifo.write(self._silence(missing, frame))
-        frame.pts = None  # the FIFO re-times; input gaps would make it refuse the frame
-        self._fifo.write(frame)
-        while self._fifo.samples >= self._frame_size:
-            self._encode(self._fifo.read(self._frame_size))
-
-    @staticmethod
-    def _silence(samples: int, like) -> av.AudioFrame:
-        """``samples`` of silence in the format and layout of the frame ``like``."""
-        channels = len(like.layout.channels)
-        shape = (channels, samples) if like.format.is_planar else (1, samples * channels)
-        dtype = like.to_ndarray().dtype
-        frame = av.AudioFrame.from_ndarray(np.zeros(shape, dtype), format=like.format.name,
-                                           layout=like.layout.name)
-        frame.sample_rate = like.sample_rate
-        return frame
-
-    def _encode(self, frame) -> None:
-        frame.pts = self._next_pts
-        frame.time_base = Fraction(1, self._rate)
-        self._next_pts += frame.samples
-        for packet in self.stream.encode(frame):
-            self._out.mux(packet)
-
-    def flush(self) -> None:
-        for resampled in self._resampler.resample(None):
-            self._push(resampled)
-        if self._fifo.samples:
-            self._encode(self._fifo.read())
-        for packet in self.stream.encode(None):
-            self._out.mux(packet)
