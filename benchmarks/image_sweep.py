@@ -10,6 +10,11 @@ Protocol (Zhang et al. 2017, section 4.1, as in their evaluation code):
   true L, converted to RGB uint8 and scored by PSNR against the resized original;
 * the table gives the mean PSNR over images +- its standard error.
 
+With ``--film-strength S`` the methods see a film-like luma instead of the true L
+(:func:`vidcolor.filmlook.degrade_still`, the single-frame effects of ``degrade.py``:
+softening, flicker, scratches, dust, grain; seeded per image), while the hints, the
+recombination and the score keep the true L and colors.
+
 Hints come from a generator seeded by (seed, image index, N), so every method sees exactly the
 same hints, and a run with ``--limit`` scores the same hints as the first images of a full run.
 
@@ -39,10 +44,11 @@ import cv2
 import numpy as np
 
 try:
-    from vidcolor.color import lab_to_rgb, rgb_to_lab
+    from vidcolor.color import gray_to_lightness, lab_to_rgb, rgb_to_lab
 except ModuleNotFoundError:  # run from a source checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from vidcolor.color import lab_to_rgb, rgb_to_lab
+    from vidcolor.color import gray_to_lightness, lab_to_rgb, rgb_to_lab
+from vidcolor.filmlook import degrade_still, to_gray  # noqa: E402
 
 SWEEP_N = (0, 1, 2, 5, 10, 20, 50, 100, 200)
 PATCH = 6
@@ -139,10 +145,12 @@ def sweep_dataset(
     log: Callable[[str], None] = print,
     side: int = SIDE,
     on_image: Callable[[dict], None] | None = None,
+    film_strength: float = 0.0,
 ) -> dict:
     """Score every method on every image of one folder.
 
-    ``on_image`` is called with the partial result after every image (for checkpoints).
+    With ``film_strength > 0`` the methods see a film-degraded luma (the score still uses
+    the true L). ``on_image`` is called with the partial result after every image (for checkpoints).
 
     Returns:
         ``{"images": [...], "psnr": {method: {N: [per-image dB]}}, "seconds": {method: s}}``.
@@ -160,7 +168,12 @@ def sweep_dataset(
         hints = [
             sample_patch_hints(ab, n, np.random.default_rng((seed, index, n))) for n in ns
         ]
-        batch_l = np.repeat(lightness[None], len(ns), axis=0)
+        seen = lightness
+        if film_strength > 0:
+            film = degrade_still(to_gray(rgb), film_strength,
+                                 np.random.default_rng((seed, index, 7)))
+            seen = gray_to_lightness(film)
+        batch_l = np.repeat(seen[None], len(ns), axis=0)
         batch_ab = np.stack([h[0] for h in hints])
         batch_mask = np.stack([h[1] for h in hints])
         for name, method in methods.items():
@@ -216,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="first K images per folder")
     parser.add_argument("--side", type=int, default=SIDE, help="resize side (protocol: 256)")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
+    parser.add_argument("--film-strength", type=float, default=0.0,
+                        help="methods see a film-like luma of this strength (scores: true L)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
@@ -247,7 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     report = {
         "protocol": {"side": args.side, "patch": PATCH, "ns": ns, "seed": args.seed,
-                     "limit": args.limit, "weights": args.weights},
+                     "limit": args.limit, "weights": args.weights,
+                     "film_strength": args.film_strength},
         "datasets": {},
     }
     def save(name: str, result: dict) -> None:
@@ -264,7 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for directory in args.dirs:
         result = sweep_dataset(directory, methods, ns, args.seed, args.limit, log, args.side,
-                               on_image=lambda r, d=directory.name: save(d, r))
+                               on_image=lambda r, d=directory.name: save(d, r),
+                               film_strength=args.film_strength)
         save(directory.name, result)
         print(markdown_table(directory.name, result, ns) + "\n", flush=True)
     return 0

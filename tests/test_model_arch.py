@@ -154,3 +154,63 @@ def test_ab_bins_round_trip_on_grid_centres():
     back = ab_to_bin(centres.T.reshape(1, 2, 23, 23))
     assert torch.equal(back.flatten(), idx)
     assert ab_to_bin(torch.tensor([[[[4.9]], [[-5.1]]]])).item() == 11 * 23 + 10
+
+
+def test_head_version_2_differs_from_version_1_only_in_the_head():
+    v1 = SIGGRAPHGenerator(width_mult=0.25, extra_inputs=4, residual=True).state_dict()
+    v2 = SIGGRAPHGenerator(width_mult=0.25, extra_inputs=4, residual=True,
+                           class_head_version=2).state_dict()
+    trunk1 = {k: v.shape for k, v in v1.items() if not k.startswith("model_class.")}
+    trunk2 = {k: v.shape for k, v in v2.items() if not k.startswith("model_class.")}
+    assert trunk1 == trunk2
+    assert v2["model_class.hidden.weight"].shape == (64, 64 + 9, 3, 3)
+    assert v2["model_class.logits.weight"].shape == (529, 64, 1, 1)
+    assert v2["model_class.gate.weight"].shape == (1, 64, 1, 1)
+    assert not any(k.startswith("model_class.centers") for k in v2)  # fixed, not saved
+    with pytest.raises(InputError, match="class_head_version"):
+        SIGGRAPHGenerator(width_mult=0.25, class_head_version=3)
+
+
+def test_head_version_2_sees_the_chroma_and_never_pulls_the_trunk():
+    torch.manual_seed(0)
+    kwargs = dict(width_mult=0.25, extra_inputs=4, residual=True)
+    v1 = SIGGRAPHGenerator(**kwargs).eval()
+    v2 = SIGGRAPHGenerator(**kwargs, class_head_version=2).eval()
+    trunk = {k: v for k, v in v1.state_dict().items() if not k.startswith("model_class.")}
+    v2.load_state_dict(trunk, strict=False)
+    L = torch.rand(1, 1, 32, 32) * 100
+    hint_ab, mask = torch.zeros(1, 2, 32, 32), torch.zeros(1, 1, 32, 32)
+    extra = torch.cat([torch.randn(1, 2, 32, 32) * 30, torch.rand(1, 2, 32, 32)], 1)
+    with torch.no_grad():
+        ab1, feat1 = v1.forward_features(L, hint_ab, mask, extra)
+        ab2, feat2 = v2.forward_features(L, hint_ab, mask, extra)
+        assert torch.equal(ab1, ab2) and torch.equal(feat1, feat2)  # same trunk, same output
+        other_ab = ab2 + 40.0
+        for model, sees in ((v1, False), (v2, True)):
+            a = model.class_head(feat2, ab2, hint_ab, mask, extra)
+            b = model.class_head(feat2, other_ab, hint_ab, mask, extra)
+            assert a.shape == (1, 529, 8, 8)
+            assert (not torch.equal(a, b)) == sees
+    v2.train()
+    ab, feat = v2.forward_features(L, hint_ab, mask, extra)
+    v2.class_head(feat, ab, hint_ab, mask, extra).square().mean().backward()
+    assert all(p.grad is None for n, p in v2.named_parameters() if not n.startswith("model_class"))
+    assert v2.model_class.hidden.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_logits_at_points_equal_the_upsampled_map(version):
+    torch.manual_seed(3)
+    m = SIGGRAPHGenerator(width_mult=0.25, extra_inputs=4, residual=True,
+                          class_head_version=version).eval()
+    for p in m.parameters():  # a non-trivial head and trunk
+        torch.nn.init.normal_(p, std=0.2)
+    L = torch.rand(2, 1, 40, 48) * 100
+    ab, mask = torch.randn(2, 2, 40, 48) * 20, (torch.rand(2, 1, 40, 48) > 0.9).float()
+    extra = torch.cat([torch.randn(2, 2, 40, 48) * 30, torch.rand(2, 2, 40, 48)], 1)
+    points = torch.tensor([[0, 0], [39, 47], [17, 5], [2, 46], [38, 1], [21, 22]])
+    with torch.no_grad():
+        full = m.class_logits(L, ab, mask, extra)
+        at = m.class_logits_at(L, ab, mask, extra, points)
+    assert at.shape == (2, 529, 6)
+    torch.testing.assert_close(at, full[:, :, points[:, 0], points[:, 1]], atol=1e-4, rtol=1e-4)

@@ -143,10 +143,11 @@ def test_suggest_command(tmp_path, monkeypatch):
             "--weights", str(wfile), "--device", "cpu"]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
-    lines = result.output.strip().splitlines()
+    lines = result.stdout.strip().splitlines()
     assert len(lines) == 2 and "a= +20.0 b= +30.0" in lines[0] and lines[0].startswith("#")
+    assert "version-1 palette head" in result.stderr  # these weights' palette ignores hints
     result = runner.invoke(cli, [*args, "--json"])
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert [d["ab"] for d in data] == [[20.0, 30.0], [-20.0, 10.0]]
     assert data[0]["probability"] > data[1]["probability"]
     bad = runner.invoke(cli, [*args[:3], "0.5", *args[4:]])
@@ -169,3 +170,70 @@ def test_suggest_colors_in_the_python_api(tmp_path):
 
     assert vidcolor.suggest_colors(gray, 0.5, 0.5, hints, k=2, weights=str(wfile),
                                    device="cpu") == colors
+
+
+V2_ENTRY = replace(ENTRY, extra_inputs=4, extra="propagation", residual=True,
+                   class_head_version=2)
+
+
+def chroma_reading(seed: int = 0) -> HintColorizer:
+    """A version-2 colorizer whose head trusts the network's own ab fully.
+
+    The free logits are zero and the gate is large, so the head ranks bins by distance to
+    the network's ab; the untrained residual trunk returns the propagation of the hints.
+    """
+    torch.manual_seed(seed)
+    model = weights.build_model(V2_ENTRY)
+    head = model.model_class
+    with torch.no_grad():
+        for layer in (head.logits, head.gate):
+            layer.weight.zero_()
+            layer.bias.zero_()
+        head.gate.bias.fill_(0.5)
+    return HintColorizer.from_model(model, V2_ENTRY, device="cpu")
+
+
+def test_version_2_palette_follows_a_saturated_hint_next_to_it():
+    colorizer = chroma_reading()
+    gray = np.full((48, 64), 120, np.uint8)
+    gray[:, 40:] = 30  # another surface, behind an edge
+    hint_ab = np.zeros((48, 64, 2), np.float32)
+    mask = np.zeros((48, 64), np.float32)
+    hint_ab[20:23, 10:13] = [10.0, -40.0]  # saturated blue, an sRGB color at this lightness
+    mask[20:23, 10:13] = 1
+    near = palette.suggest_colors(colorizer, gray, 18 / 64, 21 / 48, (hint_ab, mask), k=3)
+    assert near[0].ab == (10.0, -40.0)
+    assert near[0].probability > near[1].probability
+    unhinted = palette.suggest_colors(colorizer, gray, 18 / 64, 21 / 48, k=1)
+    assert unhinted[0].ab == (0.0, 0.0)  # the same point without the hint: gray
+
+
+def test_version_1_palette_warns_that_it_ignores_hints(caplog):
+    gray = np.full((32, 32), 120, np.uint8)
+    hint_ab = np.zeros((32, 32, 2), np.float32)
+    mask = np.zeros((32, 32), np.float32)
+    hint_ab[10:13, 10:13], mask[10:13, 10:13] = [30.0, 30.0], 1
+    for colorizer, warns in ((rigged({(20.0, 30.0): 6.0}), True), (chroma_reading(), False)):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="vidcolor"):
+            palette.suggest_colors(colorizer, gray, 0.5, 0.5, (hint_ab, mask), k=1)
+            palette.suggest_colors(colorizer, gray, 0.5, 0.5, k=1)  # no hints: no warning
+        assert [("do not follow" in r.getMessage()) for r in caplog.records] == (
+            [True] if warns else [])
+
+
+def test_probabilities_at_points_equal_the_full_map():
+    colorizer = chroma_reading()
+    rng = np.random.default_rng(1)
+    lightness = (rng.random((2, 30, 37)) * 100).astype(np.float32)  # padded to 32x40 inside
+    hint_ab = np.zeros((2, 30, 37, 2), np.float32)
+    mask = np.zeros((2, 30, 37), np.float32)
+    hint_ab[:, 5:8, 5:8], mask[:, 5:8, 5:8] = [30.0, -20.0], 1
+    points = np.array([[0, 0], [29, 36], [6, 9], [15, 20]])
+    full = colorizer.class_probabilities(lightness, hint_ab, mask)
+    at = colorizer.class_probabilities(lightness, hint_ab, mask, points=points)
+    assert at.shape == (2, 529, 4)
+    np.testing.assert_allclose(at, full[:, :, points[:, 0], points[:, 1]], atol=1e-5)
+    np.testing.assert_allclose(at.sum(axis=1), 1.0, atol=1e-5)
+    with pytest.raises(InputError, match="inside 30x37"):
+        colorizer.class_probabilities(lightness, hint_ab, mask, points=np.array([[30, 0]]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -12,7 +13,14 @@ import torch
 from vidcolor.errors import InputError
 from vidcolor.models.propagate import CHANNELS, propagate_hints
 from vidcolor.models.simulate import HintSampler, place_patches
-from vidcolor.train import TrainConfig, export_weights, lr_at, random_crop, train
+from vidcolor.train import (
+    TrainConfig,
+    export_weights,
+    lr_at,
+    random_crop,
+    train,
+    train_batch,
+)
 
 # ------------------------------------------------------------------ simulated users
 
@@ -269,3 +277,115 @@ def test_warm_start_from_exported_weights_begins_at_those_weights(tmp_path):
     wider = TrainConfig(steps=0, warmup_from=str(exported), **(TINY | {"width_mult": 0.25}))
     with pytest.raises(InputError, match="width 0.125 there, expected 0.25"):
         train(data, tmp_path / "x", wider, device=cpu, resume=False)
+
+
+def test_head_only_training_keeps_the_trunk_bit_identical(tmp_path):
+    torch.set_num_threads(1)
+    data = _write_images(tmp_path / "data")
+    cpu = torch.device("cpu")
+    v1 = TrainConfig(steps=3, class_head_version=1, **TINY)
+    source = train(data, tmp_path / "a", v1, device=cpu, resume=False)
+    exported = tmp_path / "a.safetensors"
+    export_weights(tmp_path / "a", exported)
+    head = TrainConfig(steps=3, warmup_from=str(exported), head_only=True, **TINY)
+    tuned = train(data, tmp_path / "h", head, device=cpu, resume=False)
+    assert source.class_head_version == 1 and tuned.class_head_version == 2
+    src, out = source.state_dict(), tuned.state_dict()
+    trunk = [k for k in src if not k.startswith("model_class.")]
+    assert trunk == [k for k in out if not k.startswith("model_class.")]
+    for k in trunk:  # weights and BatchNorm statistics: exactly the start's
+        assert torch.equal(out[k], src[k]), k
+    fresh = train(data, tmp_path / "f", TrainConfig(steps=0, **TINY), device=cpu, resume=False)
+    moved = [k for k in out if k.startswith("model_class.")
+             and not torch.equal(out[k], fresh.state_dict()[k])]
+    assert moved  # the head itself trained
+    x = torch.rand(1, 1, 32, 32) * 100
+    args = (x, torch.zeros(1, 2, 32, 32), torch.zeros(1, 1, 32, 32),
+            torch.randn(1, CHANNELS, 32, 32) * 10)
+    with torch.no_grad():
+        assert torch.equal(source(*args), tuned(*args))
+
+
+def test_old_run_checkpoints_resume_with_the_version_1_head(tmp_path):
+    torch.set_num_threads(1)
+    data = _write_images(tmp_path / "data")
+    cpu = torch.device("cpu")
+    train(data, tmp_path / "old", TrainConfig(steps=3, class_head_version=1, **TINY), device=cpu,
+          resume=False, max_minutes=0.0)
+    path = tmp_path / "old" / "checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    del state["config"]["class_head_version"], state["config"]["head_only"]  # as saved before
+    torch.save(state, path)
+    resumed = train(data, tmp_path / "old", TrainConfig(), device=cpu, resume=True)
+    assert resumed.class_head_version == 1
+
+
+# ---------------------------------------------------------------- film augmentation
+
+
+def _flat_images(n=3, size=(64, 64)):
+    rng = np.random.default_rng(2)
+    out = []
+    for _ in range(n):
+        img = np.zeros((*size, 3), np.uint8)
+        img[:] = rng.integers(40, 220, 3)
+        img[:, size[1] // 2:] = rng.integers(40, 220, 3)
+        out.append(img)
+    return out
+
+
+def test_degrade_still_is_seeded_and_keeps_the_picture_in_place():
+    from vidcolor.filmlook import degrade_still
+
+    gray = np.full((128, 128), 100, np.uint8)
+    gray[:, 64:] = 180
+    a = degrade_still(gray, 1.0, np.random.default_rng(3))
+    b = degrade_still(gray, 1.0, np.random.default_rng(3))
+    assert a.dtype == np.uint8 and a.shape == gray.shape and np.array_equal(a, b)
+    assert degrade_still(gray, 0.0, np.random.default_rng(3)) is gray
+    noise = (a.astype(float) - gray)[:, 8:56]  # away from the edge: grain and flicker
+    assert noise.std() > 3.0
+    # No weave: the edge stays at column 64 (the mean step across it is still there).
+    assert a[:, 66:70].mean() - a[:, 58:62].mean() > 50
+    stronger = degrade_still(gray, 2.0, np.random.default_rng(3))
+    assert (stronger.astype(float) - gray)[:, 8:56].std() > noise.std()
+
+
+def test_benchmarks_and_trainer_share_one_degradation():
+    import importlib.util
+    from pathlib import Path
+
+    from vidcolor import filmlook
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "degrade.py"
+    spec = importlib.util.spec_from_file_location("degrade_bench", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.degrade_frames is filmlook.degrade_frames
+    assert module.degrade_still is filmlook.degrade_still
+
+
+def test_film_augmentation_degrades_the_input_luma_only():
+    from vidcolor.color import rgb_to_lab
+    from vidcolor.models.propagate import DEFAULT_PARAMS, propagate_batch
+
+    images = _flat_images()
+    clean_cfg = TrainConfig(batch=4, crop=64, min_scale=1.0, film_share=0.0)
+    film_cfg = replace(clean_cfg, film_share=1.0, film_min=1.0, film_max=1.0)
+    clean = train_batch(images, clean_cfg, np.random.default_rng(0))
+    film = train_batch(images, film_cfg, np.random.default_rng(0))
+    # The first sample's crop and hints are drawn before its film draws: the same target.
+    torch.testing.assert_close(film.target[0], clean.target[0])
+    torch.testing.assert_close(film.hint_ab[0], clean.hint_ab[0])
+    for j in range(4):
+        assert film.lightness[j, 0, :, 2:30].std() > 1.0  # a degraded, grainy luma ...
+        # ... and the propagation was computed from that same degraded luma.
+        lightness = film.lightness[j, 0].numpy()
+        ab = film.hint_ab[j].permute(1, 2, 0).numpy()
+        mask = film.hint_mask[j, 0].numpy()
+        expected = propagate_batch(lightness[None], ab[None], mask[None], DEFAULT_PARAMS)[0]
+        np.testing.assert_allclose(film.extra[j].permute(1, 2, 0).numpy(), expected, atol=1e-4)
+    # Without film the network sees the true L of its crop (Lab L, flat on each half).
+    values = {round(float(v), 3) for v in clean.lightness.flatten()}
+    halves = {round(float(v), 3) for im in images for v in rgb_to_lab(im)[0, [0, -1], 0]}
+    assert values <= halves

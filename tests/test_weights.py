@@ -20,7 +20,7 @@ from safetensors.torch import save_file
 from vidcolor.errors import InputError, WeightsError
 from vidcolor.models import registry, weights
 from vidcolor.models.registry import WeightsEntry
-from vidcolor.models.siggraph17 import SIGGRAPHGenerator
+from vidcolor.models.siggraph17 import HEAD_VERSIONS, SIGGRAPHGenerator
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -456,3 +456,40 @@ def test_default_propagation_contract_is_explicit_and_known():
     entry = registry.get_weights("default")
     known = asdict(PropagationParams())
     assert {k for k, _ in entry.propagation} == set(known)  # every setting pinned
+
+
+def test_shipped_palette_head_follows_hints():
+    entry = registry.get_weights("default")
+    assert entry.class_head_trained and entry.class_head_version == 2
+    assert entry.palette_follows_hints
+
+
+def test_files_from_before_head_version_2_load_strictly_as_version_1(tmp_path):
+    """A header without class_head_version (every file written before it existed) means 1."""
+    model = randomized(SIGGRAPHGenerator(0.125, 4, residual=True))
+    entry = small_entry(extra_inputs=4, extra="propagation", residual=True,
+                        class_head_trained=True)
+    path = tmp_path / "old.safetensors"
+    data = entry.to_json()
+    for key in ("name", "file", "sha256", "location", "class_head_version"):
+        data.pop(key)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path),
+              metadata={weights.METADATA_KEY: json.dumps(data)})
+    loaded, got = weights.load_weights(path)
+    assert got.class_head_version == 1 and loaded.class_head_version == 1
+    assert got.class_head_trained and not got.palette_follows_hints
+    for k, v in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v), k
+    # The same tensors under a version-2 contract do not fit: strict, with a clear message.
+    v2 = tmp_path / "v2.safetensors"
+    weights.save_weights(model, replace(entry, class_head_version=2), v2)
+    with pytest.raises(WeightsError, match="model_class"):
+        weights.load_weights(v2)
+
+
+@pytest.mark.parametrize("version", [0, 3, True, 2.0])
+def test_bad_class_head_version_is_refused(version):
+    with pytest.raises(WeightsError) as err:
+        registry.validate_entry(small_entry(class_head_version=version))
+    assert err.value.field == "class_head_version"
+    assert registry.CLASS_HEAD_VERSIONS == HEAD_VERSIONS  # one list, two light modules

@@ -7,8 +7,16 @@ What it does (SIGGRAPH17 protocol, see :mod:`vidcolor.models.simulate`):
 * draws batches of random crops (random scale and aspect, flips) with simulated user hints,
   computes the edge-aware propagation of the hints (:mod:`vidcolor.models.propagate`) as the
   network's extra input, and minimises the smooth-L1 loss (delta = 1 ab unit) on ab;
-* trains the 529-way class head (palette suggestions) with cross-entropy on the detached
-  model8 features, so it never pulls the regression trunk;
+* trains the 529-way class head (palette suggestions) with cross-entropy on detached
+  inputs, so it never pulls the regression trunk; the version-2 head
+  (``class_head_version=2``, the default) sees the model8 features and the network's own
+  chroma, the hints and the propagation, so its suggestions follow the hints;
+* ``--film-share P`` degrades the network's input luma of a share P of the samples like old
+  film (:func:`vidcolor.filmlook.degrade_still`: softening, flicker, scratches, dust,
+  grain; no weave), and the propagation is computed from that degraded luma, as at run
+  time; the target colors stay clean;
+* ``--train-head-only`` freezes the trunk (weights and BatchNorm statistics, so its
+  regression output stays bit-identical to the warm start's) and trains only the head;
 * keeps an exponential moving average of the weights (the exported model);
 * every few minutes writes a resumable checkpoint (model, EMA, optimizer, step, RNG states) to
   ``runs/<name>/checkpoint.pt`` and logs the loss to ``runs/<name>/log.jsonl``; every
@@ -36,8 +44,9 @@ import torch
 import torch.nn.functional as F
 
 from vidcolor.atomic import atomic_output
-from vidcolor.color import lab_to_rgb, rgb_to_lab
+from vidcolor.color import gray_to_lightness, lab_to_rgb, rgb_to_lab
 from vidcolor.errors import InputError
+from vidcolor.filmlook import degrade_still, to_gray
 from vidcolor.models.propagate import CHANNELS, DEFAULT_PARAMS, propagate_batch
 from vidcolor.models.siggraph17 import SIGGRAPHGenerator, ab_to_bin, count_parameters
 from vidcolor.models.simulate import HintSampler, place_patches
@@ -71,7 +80,17 @@ class TrainConfig:
         seed: seed of every random draw.
         warmup_from: run folder (or ``.safetensors`` file) whose weights start this run
             ("" for a random start); a warm start keeps its own fresh optimizer and LR
-            schedule.
+            schedule. A source with another class-head version gives the trunk only (the
+            head starts fresh).
+        class_head_version: palette head architecture (1 = official 1x1 on the features,
+            2 = also sees the chroma; see :mod:`vidcolor.models.siggraph17`).
+        head_only: train only the class head; the trunk is frozen (eval mode, no grads).
+        film_share: share of samples whose input luma is degraded like film (0: none, and
+            no extra random draws, so older runs repeat exactly).
+        film_min: smallest film strength (:func:`vidcolor.filmlook.degrade_still`).
+        film_max: largest film strength; drawn uniformly in between.
+        film_side: the frame side the film effects are sized for (the network's working
+            size: the picture a film frame becomes before the network sees it).
     """
 
     width_mult: float = 0.25
@@ -92,6 +111,12 @@ class TrainConfig:
     max_points: int = 128
     seed: int = 0
     warmup_from: str = ""
+    class_head_version: int = 2
+    head_only: bool = False
+    film_share: float = 0.0
+    film_min: float = 0.25
+    film_max: float = 1.5
+    film_side: int = 256
 
     def sampler(self) -> HintSampler:
         """The simulated user of this run."""
@@ -183,26 +208,30 @@ class Batch:
         )
 
 
-def make_batch(labs: Sequence[np.ndarray], hints: Sequence[tuple[np.ndarray, np.ndarray]]):
+def make_batch(labs: Sequence[np.ndarray], hints: Sequence[tuple[np.ndarray, np.ndarray]],
+               inputs: Sequence[np.ndarray] | None = None):
     """Stack Lab images and their hints, and compute the propagation.
 
     Args:
-        labs: ``(H, W, 3)`` float32 Lab images of one size.
+        labs: ``(H, W, 3)`` float32 Lab images of one size (their ab is the target).
         hints: ``(hint_ab (H, W, 2), mask (H, W))`` per image.
+        inputs: ``(H, W)`` float32 L the network and the propagation see, per image
+            (e.g. film-degraded); default the images' own L.
 
     Returns:
         A :class:`Batch`.
     """
     lab = np.stack(labs)
+    lightness = lab[..., 0] if inputs is None else np.stack(inputs).astype(np.float32)
     hint_ab = np.stack([h[0] for h in hints])
     mask = np.stack([h[1] for h in hints])
-    extra = propagate_batch(lab[..., 0], hint_ab, mask, DEFAULT_PARAMS)
+    extra = propagate_batch(lightness, hint_ab, mask, DEFAULT_PARAMS)
 
     def nchw(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a.transpose(0, 3, 1, 2)))
 
     return Batch(
-        lightness=nchw(lab[..., :1]),
+        lightness=nchw(lightness[..., None]),
         hint_ab=nchw(hint_ab),
         hint_mask=nchw(mask[..., None]),
         extra=nchw(extra),
@@ -215,13 +244,19 @@ def train_batch(
 ) -> Batch:
     """A batch of random crops with simulated hints."""
     sampler = config.sampler()
-    labs, hints = [], []
+    labs, hints, inputs = [], [], []
     for _ in range(config.batch):
         rgb = images[int(rng.integers(len(images)))]
-        lab = rgb_to_lab(random_crop(rgb, config.crop, config.min_scale, rng))
+        crop = random_crop(rgb, config.crop, config.min_scale, rng)
+        lab = rgb_to_lab(crop)
         labs.append(lab)
         hints.append(sampler.sample(lab[..., 1:], rng))
-    return make_batch(labs, hints)
+        inputs.append(lab[..., 0])
+        if config.film_share > 0 and rng.random() < config.film_share:
+            strength = rng.uniform(config.film_min, config.film_max)
+            film = degrade_still(to_gray(crop), strength, rng, reference_side=config.film_side)
+            inputs[-1] = gray_to_lightness(film)
+    return make_batch(labs, hints, inputs)
 
 
 # ------------------------------------------------------------------------ validation
@@ -284,7 +319,50 @@ def validate(model: SIGGRAPHGenerator, vset, device: torch.device, chunk: int = 
 
 def build_model(config: TrainConfig) -> SIGGRAPHGenerator:
     """The network this trainer trains: residual on the 4-channel propagation."""
-    return SIGGRAPHGenerator(config.width_mult, extra_inputs=CHANNELS, residual=True)
+    return SIGGRAPHGenerator(config.width_mult, extra_inputs=CHANNELS, residual=True,
+                             class_head_version=config.class_head_version)
+
+
+def saved_config(data: dict) -> TrainConfig:
+    """A checkpoint's config; runs saved before head version 2 existed had version 1."""
+    data = dict(data)
+    data.setdefault("class_head_version", 1)
+    return TrainConfig(**data)
+
+
+def load_start(model: SIGGRAPHGenerator, source: SIGGRAPHGenerator, where: Path) -> None:
+    """Copy a warm start's weights; only the trunk when the class heads differ.
+
+    Raises:
+        InputError: when anything but the class head fails to match.
+    """
+    state = source.state_dict()
+    if source.class_head_version == model.class_head_version:
+        model.load_state_dict(state)
+        return
+    state = {k: v for k, v in state.items() if not k.startswith("model_class.")}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    bad = unexpected + [k for k in missing if not k.startswith("model_class.")]
+    if bad:
+        raise InputError(f"the start's weights do not fit: {bad[:4]}", path=where)
+
+
+def trainable_parameters(model: SIGGRAPHGenerator, config: TrainConfig) -> list:
+    """What the optimizer updates: everything, or only the class head (``head_only``)."""
+    if not config.head_only:
+        return list(model.parameters())
+    for p in model.parameters():
+        p.requires_grad_(False)
+    head = list(model.model_class.parameters())
+    for p in head:
+        p.requires_grad_(True)
+    return head
+
+
+def set_train_mode(model: SIGGRAPHGenerator, config: TrainConfig) -> None:
+    """Training mode; with ``head_only`` the trunk stays in eval (BatchNorm frozen)."""
+    model.train(not config.head_only)
+    model.model_class.train()
 
 
 def lr_at(step: int, config: TrainConfig) -> float:
@@ -362,7 +440,7 @@ def train(
         if not ckpt_path.is_file():
             raise InputError("no checkpoint to resume from", path=ckpt_path)
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        config = TrainConfig(**state["config"])
+        config = saved_config(state["config"])
         if new_steps is not None and new_steps != config.steps:
             if new_steps < state["step"]:
                 raise InputError(f"the run is at step {state['step']}; expected --steps at "
@@ -387,13 +465,15 @@ def train(
             width, where = start_config.width_mult, start / CHECKPOINT
         if width != config.width_mult:
             raise InputError(f"width {width} there, expected {config.width_mult}", path=where)
-        model.load_state_dict(start_model.state_dict())
+        load_start(model, start_model, where)
     # channels_last runs the CPU convolutions about 1.4x faster (oneDNN's native layout).
     model = model.to(device, memory_format=torch.channels_last)
     ema = build_model(config).to(device, memory_format=torch.channels_last)
     ema.load_state_dict(model.state_dict())
     ema.eval()
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    opt = torch.optim.AdamW(
+        trainable_parameters(model, config), lr=config.lr, weight_decay=config.weight_decay
+    )
     rng = np.random.default_rng(config.seed)
     step, elapsed = 0, 0.0
     if state is not None:
@@ -438,7 +518,7 @@ def train(
             },
         )
 
-    model.train()
+    set_train_mode(model, config)
     start = time.perf_counter()
     last_ckpt = last_val = start
     losses: list[float] = []
@@ -449,14 +529,17 @@ def train(
         data_time += time.perf_counter() - td
         for group in opt.param_groups:
             group["lr"] = lr_at(step, config)
-        pred, features = model.forward_features(
-            batch.lightness, batch.hint_ab, batch.hint_mask, batch.extra
-        )
-        loss_ab = F.smooth_l1_loss(pred, batch.target, beta=1.0)
-        logits = model.model_class(features.detach())
+        with torch.set_grad_enabled(not config.head_only):
+            pred, features = model.forward_features(
+                batch.lightness, batch.hint_ab, batch.hint_mask, batch.extra
+            )
+            loss_ab = F.smooth_l1_loss(pred, batch.target, beta=1.0)
+        logits = model.class_head(features, pred, batch.hint_ab, batch.hint_mask, batch.extra)
         target_bins = ab_to_bin(F.avg_pool2d(batch.target, 4))
         loss_class = F.cross_entropy(logits, target_bins)
-        loss = loss_ab + config.class_weight * loss_class
+        loss = config.class_weight * loss_class
+        if not config.head_only:
+            loss = loss + loss_ab
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -498,7 +581,7 @@ def load_checkpoint_model(run_dir: Path) -> tuple[SIGGRAPHGenerator, TrainConfig
     if not path.is_file():
         raise InputError("no checkpoint found", path=path)
     state = torch.load(path, map_location="cpu", weights_only=True)
-    config = TrainConfig(**state["config"])
+    config = saved_config(state["config"])
     model = build_model(config)
     model.load_state_dict(state["ema"])
     model.eval()
@@ -531,6 +614,7 @@ def export_weights(run_dir: Path, dest: Path) -> str:
         mask_cent=0.0,
         working_size=256,
         class_head_trained=True,
+        class_head_version=config.class_head_version,
         description="vidcolor's own quarter-width SIGGRAPH17 hint network (default)",
     )
     return save_weights(model, entry, dest)
@@ -565,6 +649,19 @@ def export_weights(run_dir: Path, dest: Path) -> str:
     help="start from this run folder's final EMA weights, or from a .safetensors file "
     "(fresh optimizer and schedule)",
 )
+@click.option(
+    "--film-share",
+    type=float,
+    default=TrainConfig.film_share,
+    show_default=True,
+    help="share of samples whose input luma is degraded like old film (targets stay clean)",
+)
+@click.option(
+    "--train-head-only",
+    is_flag=True,
+    help="freeze the trunk (its output stays bit-identical to --warmup-from's) and train "
+    "only the palette head",
+)
 @click.option("--checkpoint-minutes", type=float, default=5.0, show_default=True)
 @click.option("--val-minutes", type=float, default=10.0, show_default=True)
 @click.option("--max-minutes", type=float, default=None, help="stop (resumably) after this")
@@ -589,6 +686,8 @@ def main(
     lr,
     seed,
     warmup_from,
+    film_share,
+    train_head_only,
     checkpoint_minutes,
     val_minutes,
     max_minutes,
@@ -613,6 +712,8 @@ def main(
             lr=lr,
             seed=seed,
             warmup_from=str(warmup_from) if warmup_from else "",
+            head_only=train_head_only,
+            film_share=film_share,
         )
         steps_given = click.get_current_context().get_parameter_source("steps")
         train(

@@ -381,22 +381,40 @@ class HintColorizer:
         return torch.from_numpy(ab).permute(0, 3, 1, 2).to(lightness.device)
 
     def class_probabilities(self, lightness: np.ndarray, hint_ab: np.ndarray,
-                            hint_mask: np.ndarray) -> np.ndarray:
-        """The 529-way ab-bin distribution of every pixel (the palette head).
+                            hint_mask: np.ndarray, points: np.ndarray | None = None
+                            ) -> np.ndarray:
+        """The 529-way ab-bin distribution of every pixel, or of some (the palette head).
 
         Args:
             lightness: ``(B, H, W)`` float32 L in [0, 100].
             hint_ab: ``(B, H, W, 2)`` float32 hint chroma.
             hint_mask: ``(B, H, W)`` float32 in {0, 1}.
+            points: ``(P, 2)`` integer ``(y, x)`` pixels to evaluate, or None for all; a
+                few points skip building the full ``(B, 529, H, W)`` map.
 
         Returns:
-            ``(B, 529, H, W)`` float32 probabilities summing to 1 over axis 1.
+            ``(B, 529, H, W)`` float32 probabilities summing to 1 over axis 1, or
+            ``(B, 529, P)`` at the points.
         """
         lightness = np.asarray(lightness, dtype=np.float32)
         hint_ab = np.asarray(hint_ab, dtype=np.float32)
         hint_mask = np.asarray(hint_mask, dtype=np.float32)
         self._check(lightness, hint_ab, hint_mask)
         batch, (h, w) = self._prepare(lightness, hint_ab, hint_mask)
+        if points is not None:
+            where = np.asarray(points).reshape(-1, 2)
+            if len(where) and (where.min() < 0 or where[:, 0].max() >= h
+                               or where[:, 1].max() >= w):
+                raise InputError(f"points must lie inside {h}x{w}; found {where.tolist()[:4]}",
+                                 field="points")
+            at = torch.from_numpy(where.astype(np.int64)).to(self.device)
+
+            def at_points(part: _Batch) -> torch.Tensor:
+                out = self.model.class_logits_at(part.lightness, part.hint_ab, part.hint_mask,
+                                                 part.extra, at)
+                return torch.softmax(out.float(), dim=1)
+
+            return self._to_host(self._run(at_points, batch).contiguous())
 
         def logits(part: _Batch) -> torch.Tensor:
             out = self.model.class_logits(part.lightness, part.hint_ab, part.hint_mask,

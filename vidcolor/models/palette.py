@@ -11,6 +11,7 @@ Pure functions of arrays plus a :class:`~vidcolor.models.inference.HintColorizer
 
 from __future__ import annotations
 
+import logging
 from typing import NamedTuple
 
 import cv2
@@ -23,6 +24,8 @@ from vidcolor.frames import working_shape
 from vidcolor.models.inference import HintColorizer, resize_hints
 from vidcolor.models.siggraph17 import NUM_CLASSES as NUM_BINS
 from vidcolor.models.siggraph17 import ab_to_bin, bin_to_ab
+
+log = logging.getLogger("vidcolor")
 
 
 class PaletteColor(NamedTuple):
@@ -102,6 +105,25 @@ def to_lightness(image: np.ndarray) -> np.ndarray:
     )
 
 
+def top_bins(probabilities: np.ndarray, lightness: float, k: int, *,
+             gamut_only: bool = True) -> np.ndarray:
+    """The ``k`` most likely bins at one pixel, most likely first.
+
+    Args:
+        probabilities: ``(529,)`` float, the head's distribution at the pixel.
+        lightness: the pixel's L in [0, 100] (for the gamut check).
+        k: how many bins, >= 1.
+        gamut_only: skip bins that are not sRGB colors at that lightness.
+
+    Returns:
+        ``(<= k,)`` int64 bin indices.
+    """
+    order = np.argsort(-np.asarray(probabilities, np.float64), kind="stable")
+    if gamut_only:
+        order = order[in_gamut(lightness, bin_centers()[order])]
+    return order[:k]
+
+
 def suggest_colors(
     colorizer: HintColorizer,
     gray_or_lightness: np.ndarray,
@@ -131,6 +153,10 @@ def suggest_colors(
         k: how many colors, >= 1.
         working_size: the shorter side the network sees; default the weights' own.
         gamut_only: skip bins that are not sRGB colors at the point's lightness.
+
+    Weights with a version-1 class head (``entry.palette_follows_hints`` False, e.g. the
+    official release or vidcolor weights from before issue 13) give suggestions that ignore
+    the hints; a warning says so when hints are given.
 
     Returns:
         Up to ``k`` :class:`PaletteColor` (``(ab, rgb_hex, probability)`` tuples), by
@@ -163,22 +189,25 @@ def suggest_colors(
                 f"hints have shapes {hint_ab.shape} and {hint_mask.shape}, expected "
                 f"{(h, w, 2)} and {(h, w)}", field="hints",
             )
+    if not colorizer.entry.palette_follows_hints and float(hint_mask.max(initial=0.0)) > 0:
+        log.warning(
+            "weights %r have a version-1 palette head: its suggestions do not follow the "
+            "hints (see weights/MODEL_CARD.md)", colorizer.entry.name,
+        )
     size = colorizer.entry.working_size if working_size is None else working_size
     wh, ww = working_shape(h, w, size, colorizer.entry.size_multiple)
     small_l = cv2.resize(lightness, (ww, wh), interpolation=cv2.INTER_AREA
                          if wh <= h else cv2.INTER_LINEAR)
     small_ab, small_mask = resize_hints(hint_ab, hint_mask, wh, ww)
-    probs = colorizer.class_probabilities(small_l[None], small_ab[None], small_mask[None])[0]
     px = min(ww - 1, int(x * ww))
     py = min(wh - 1, int(y * wh))
-    p = probs[:, py, px].astype(np.float64)
+    probs = colorizer.class_probabilities(small_l[None], small_ab[None], small_mask[None],
+                                          points=np.array([[py, px]]))
+    p = probs[0, :, 0].astype(np.float64)
     point_l = float(small_l[py, px])
     centers = bin_centers()
-    order = np.argsort(-p, kind="stable")
-    if gamut_only:
-        order = order[in_gamut(point_l, centers[order])]
     out = []
-    for idx in order[:k]:
+    for idx in top_bins(p, point_l, k, gamut_only=gamut_only):
         a, b = (float(v) for v in centers[idx])
         rgb = lab_to_rgb(np.array([[[point_l, a, b]]], np.float32))[0, 0]
         out.append(PaletteColor((a, b), "#{:02x}{:02x}{:02x}".format(*rgb), float(p[idx])))

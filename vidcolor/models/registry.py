@@ -38,8 +38,9 @@ SHIPPED_FILE = "vidcolor-siggraph17-q.safetensors"
 
 # The full sha256 of weights/vidcolor-siggraph17-q.safetensors. Update it whenever that file
 # is replaced (tests/test_weights.py fails until it matches); a file that does not match is
-# never loaded. Currently: the final file of run q3 (1300 steps, EMA), commit 2e5dab7.
-SHIPPED_SHA256 = "48905e63018fd79f0c6d57d9b047572b937afe7fbf01370334cfb960b7dcb157"
+# never loaded. Currently: run q3's trunk (1300 steps, EMA; unchanged since commit 2e5dab7)
+# with the version-2 palette head of run headv3 (800 head-only steps on the frozen trunk).
+SHIPPED_SHA256 = "9cd25802cecd3a1836ff76ab1f23d27981f70bf5791077be6be92c510f9e0311"
 # The hint-propagation settings the shipped weights were trained with (written explicitly,
 # so a later change of the library defaults cannot silently change what the network sees).
 SHIPPED_PROPAGATION = (
@@ -56,6 +57,7 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 LOCATIONS = ("package", "cache", "path")
 EXTRA_KINDS = (None, "propagation")
+CLASS_HEAD_VERSIONS = (1, 2)  # vidcolor.models.siggraph17.HEAD_VERSIONS
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,11 @@ class WeightsEntry:
         size_multiple: both sides are padded to a multiple of this (three 2x downsamplings).
         class_head_trained: whether the 529-way ab-bin head was trained (palette
             suggestions need it).
+        class_head_version: 1, the official 1x1 head on the trunk's features (with
+            ``residual`` its suggestions ignore the hints); 2, the head that also sees the
+            network's chroma and the hints, so its suggestions follow them
+            (:class:`~vidcolor.models.siggraph17.SIGGRAPHGenerator`). Files written before
+            version 2 existed carry no such field and mean 1.
         description: one line for ``vidcolor weights list``.
     """
 
@@ -108,7 +115,13 @@ class WeightsEntry:
     working_size: int = 256
     size_multiple: int = 8
     class_head_trained: bool = False
+    class_head_version: int = 1
     description: str = ""
+
+    @property
+    def palette_follows_hints(self) -> bool:
+        """Whether palette suggestions take the hints into account (a trained v2 head)."""
+        return self.class_head_trained and self.class_head_version >= 2
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict of every field (``propagation`` as an object)."""
@@ -192,6 +205,11 @@ def validate_entry(entry: WeightsEntry, *, path: str | Path | None = None) -> No
     for name in ("l_norm", "ab_norm"):
         if not (isinstance(getattr(entry, name), (int, float)) and getattr(entry, name) > 0):
             raise bad(name, "a number > 0")
+    version = entry.class_head_version
+    if not isinstance(version, int) or isinstance(version, bool) or (
+        version not in CLASS_HEAD_VERSIONS
+    ):
+        raise bad("class_head_version", f"one of {CLASS_HEAD_VERSIONS}")
     for name in ("working_size", "size_multiple"):
         if not (isinstance(getattr(entry, name), int) and getattr(entry, name) > 0):
             raise bad(name, "an integer > 0")
@@ -215,6 +233,7 @@ def builtin_entries() -> dict[str, WeightsEntry]:
         mask_cent=0.0,
         working_size=256,
         class_head_trained=True,
+        class_head_version=2,
         description="vidcolor's own quarter-width SIGGRAPH17 hint network (default)",
     )
     return {shipped.name: shipped}

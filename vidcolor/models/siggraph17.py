@@ -24,7 +24,25 @@ the 2 ab outputs)::
     model10up convT (128w -> 128w) + model1short10 conv (64w -> 128w)          full res
     model10  relu, conv (128w), leaky relu 0.2                                 full res
     model_out   conv 1x1 (128w -> 2), tanh                                     regression head
-    model_class conv 1x1 (256w -> 529) on the model8 output, upsampled x4      palette head
+    model_class conv 1x1 (256w -> 529) on the model8 output, upsampled x4      palette head v1
+
+Palette head version 2 (``class_head_version=2``, vidcolor's own weights from issue 13 on):
+the 1x1 head above reads only the trunk's features, and with ``residual=True`` those carry a
+*correction* to the propagation, not a hint's absolute color, so a head on them cannot follow
+the hints. Version 2 also sees the chroma, all average-pooled to the features' quarter
+resolution and detached (so the head never pulls the trunk): the network's own final ab
+(propagation + correction) / 110, the hint ab / 110 and the hint mask, and the
+propagation channels (ab / 110 and the two confidences). A learned gate decides, per cell,
+how far to trust the network's own color: the logits are a free term plus the gate times a
+fixed kernel ``-|ab - c_k|^2 / (2 * 10^2)`` around the pooled network ab (bin centres
+``c_k``). The kernel gives the head a well-conditioned way to put its mass on the network's
+color; a plain linear read of ab needs weights far larger than a short training reaches (a
+first version without the kernel barely followed saturated hints; weights/MODEL_CARD.md)::
+
+    model_class.hidden  conv 3x3 (256w + 9 -> 64), relu                        1/4
+    model_class.logits  conv 1x1 (64 -> 529)                                   free term
+    model_class.gate    conv 1x1 (64 -> 1), softplus                           trust in ab
+    logits = free + gate * kernel(pooled ab), upsampled x4
 
 Normalisation is the official one: the network sees ``(L - 50) / 100``, ``ab / 110`` and
 ``mask - mask_cent`` (``mask_cent`` is 0 for the official release), and its tanh output is
@@ -49,6 +67,12 @@ L_CENT = 50.0
 L_NORM = 100.0
 AB_NORM = 110.0
 NUM_CLASSES = 529
+HEAD_VERSIONS = (1, 2)
+HEAD_HIDDEN = 64
+# Chroma channels palette head v2 sees besides the features: final ab (2), hint ab (2),
+# hint mask (1), propagation (4: ab and two confidences; zeros for a network without it).
+HEAD_CHROMA_CHANNELS = 9
+HEAD_KERNEL_SIGMA = 10.0  # ab units: one bin step
 
 
 def _scaled(channels: int, width_mult: float) -> int:
@@ -82,6 +106,44 @@ def _block(
     return nn.Sequential(*layers)
 
 
+class ChromaPaletteHead(nn.Module):
+    """Palette head version 2: features and chroma -> 529 logits (module docstring).
+
+    Args:
+        feature_channels: channels of the model8 features (256w).
+    """
+
+    def __init__(self, feature_channels: int):
+        super().__init__()
+        self.hidden = _conv(feature_channels + HEAD_CHROMA_CHANNELS, HEAD_HIDDEN)
+        self.logits = nn.Conv2d(HEAD_HIDDEN, NUM_CLASSES, kernel_size=1, bias=True)
+        self.gate = nn.Conv2d(HEAD_HIDDEN, 1, kernel_size=1, bias=True)
+        # (529, 2) bin centres in network units (ab / 110); rebuilt, not saved.
+        self.register_buffer("centers", bin_to_ab(torch.arange(NUM_CLASSES)) / AB_NORM,
+                             persistent=False)
+
+    def forward(self, features: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
+        """Logits from quarter-resolution inputs.
+
+        Args:
+            features: ``(B, 256w, h, w)`` model8 output.
+            chroma: ``(B, 9, h, w)``: network ab / 110, hint ab / 110, hint mask,
+                propagation ab / 110 and its two confidences.
+
+        Returns:
+            ``(B, 529, h, w)`` logits.
+        """
+        hidden = F.relu(self.hidden(torch.cat([features, chroma], dim=1)))
+        ab = chroma[:, :2]
+        centers = self.centers.to(ab.dtype)
+        # |ab - c_k|^2 = |ab|^2 - 2 c_k . ab + |c_k|^2, without a (B, 2, 529, h, w) temporary.
+        dist = (ab.square().sum(dim=1, keepdim=True)
+                - 2.0 * torch.einsum("bchw,kc->bkhw", ab, centers)
+                + centers.square().sum(dim=1)[None, :, None, None])
+        kernel = -((AB_NORM / HEAD_KERNEL_SIGMA) ** 2 / 2.0) * dist
+        return self.logits(hidden) + F.softplus(self.gate(hidden)) * kernel
+
+
 class SIGGRAPHGenerator(nn.Module):
     """The SIGGRAPH17 local-hints network.
 
@@ -94,6 +156,9 @@ class SIGGRAPHGenerator(nn.Module):
             and ``model_out``'s convolution is zero-initialised.
         mask_cent: subtracted from the {0, 1} hint mask before it enters the network
             (0 for the official release).
+        class_head_version: 1, the official 1x1 palette head on the model8 features (it
+            ignores the hints when ``residual``); 2, the head that also sees the chroma
+            (see the module docstring).
     """
 
     def __init__(
@@ -103,6 +168,7 @@ class SIGGRAPHGenerator(nn.Module):
         *,
         residual: bool = False,
         mask_cent: float = 0.0,
+        class_head_version: int = 1,
     ):
         super().__init__()
         if not width_mult > 0:
@@ -116,6 +182,12 @@ class SIGGRAPHGenerator(nn.Module):
                 f"residual needs extra_inputs >= 2 (the base ab), found {extra_inputs}",
                 field="extra_inputs",
             )
+        if class_head_version not in HEAD_VERSIONS:
+            raise InputError(
+                f"class_head_version is {class_head_version!r}, expected one of {HEAD_VERSIONS}",
+                field="class_head_version",
+            )
+        self.class_head_version = int(class_head_version)
         self.width_mult = float(width_mult)
         self.extra_inputs = int(extra_inputs)
         self.residual = bool(residual)
@@ -146,9 +218,12 @@ class SIGGRAPHGenerator(nn.Module):
         self.model10 = nn.Sequential(
             nn.ReLU(True), _conv(c128, c128), nn.LeakyReLU(negative_slope=0.2)
         )
-        self.model_class = nn.Sequential(
-            nn.Conv2d(c256, NUM_CLASSES, kernel_size=1, stride=1, bias=True)
-        )
+        if class_head_version == 1:
+            self.model_class = nn.Sequential(
+                nn.Conv2d(c256, NUM_CLASSES, kernel_size=1, stride=1, bias=True)
+            )
+        else:
+            self.model_class = ChromaPaletteHead(c256)
         self.model_out = nn.Sequential(
             nn.Conv2d(c128, 2, kernel_size=1, stride=1, bias=True), nn.Tanh()
         )
@@ -256,9 +331,78 @@ class SIGGRAPHGenerator(nn.Module):
         """
         ab, features = self.forward_features(lightness, hint_ab, hint_mask, extra)
         logits = F.interpolate(
-            self.model_class(features), scale_factor=4, mode="bilinear", align_corners=False
+            self.class_head(features, ab, hint_ab, hint_mask, extra),
+            scale_factor=4, mode="bilinear", align_corners=False,
         )
         return ab, logits
+
+    def class_logits_at(
+        self,
+        lightness: torch.Tensor,
+        hint_ab: torch.Tensor,
+        hint_mask: torch.Tensor,
+        extra: torch.Tensor | None,
+        points: torch.Tensor,
+    ) -> torch.Tensor:
+        """The logits of :meth:`class_logits` at some pixels only.
+
+        The head's quarter-resolution logits are sampled bilinearly at the points, which is
+        what the x4 upsampling (``align_corners=False``, edges clamped) gives there, without
+        building the ``(B, 529, H, W)`` map.
+
+        Args:
+            lightness: as for :meth:`forward` (and ``hint_ab``, ``hint_mask``, ``extra``).
+            hint_ab: see :meth:`forward`.
+            hint_mask: see :meth:`forward`.
+            extra: see :meth:`forward`.
+            points: ``(P, 2)`` integer ``(y, x)`` pixel positions, shared by the batch.
+
+        Returns:
+            ``(B, 529, P)`` logits.
+        """
+        ab, features = self.forward_features(lightness, hint_ab, hint_mask, extra)
+        low = self.class_head(features, ab, hint_ab, hint_mask, extra)
+        height, width = lightness.shape[-2:]
+        pts = points.to(device=low.device, dtype=low.dtype)
+        grid = torch.stack([(2.0 * pts[:, 1] + 1.0) / width - 1.0,
+                            (2.0 * pts[:, 0] + 1.0) / height - 1.0], dim=-1)
+        grid = grid[None, None].expand(low.shape[0], 1, -1, 2)
+        return F.grid_sample(low, grid, mode="bilinear", padding_mode="border",
+                             align_corners=False)[:, :, 0]
+
+    def class_head(
+        self,
+        features: torch.Tensor,
+        ab: torch.Tensor,
+        hint_ab: torch.Tensor,
+        hint_mask: torch.Tensor,
+        extra: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """The palette head's logits at the features' resolution.
+
+        Every input is detached: the head's loss never reaches the regression trunk.
+
+        Args:
+            features: ``(B, 256w, H/4, W/4)`` model8 output (:meth:`forward_features`).
+            ab: ``(B, 2, H, W)`` the network's ab output in Lab units.
+            hint_ab: ``(B, 2, H, W)`` hint chroma in Lab units.
+            hint_mask: ``(B, 1, H, W)`` 1 at hints.
+            extra: the extra inputs given to the trunk (or None).
+
+        Returns:
+            ``(B, 529, H/4, W/4)`` logits.
+        """
+        features = features.detach()
+        if self.class_head_version == 1:
+            return self.model_class(features)
+        b, _, h, w = ab.shape
+        if self.residual and extra is not None and extra.shape[1] == 4:
+            prop = torch.cat([extra[:, :2] / AB_NORM, extra[:, 2:]], dim=1)
+        else:  # no propagation input (or another layout): the head sees zeros there
+            prop = ab.new_zeros((b, 4, h, w))
+        chroma = torch.cat([ab / AB_NORM, hint_ab / AB_NORM, hint_mask, prop], dim=1).detach()
+        chroma = F.avg_pool2d(chroma.to(features.dtype), 4)
+        return self.model_class(features, chroma)
 
     def class_logits(
         self,

@@ -92,7 +92,8 @@ def build_model(entry: WeightsEntry) -> SIGGRAPHGenerator:
                 f"normalises with {value}", field=name,
             )
     return SIGGRAPHGenerator(
-        entry.width_mult, entry.extra_inputs, residual=entry.residual, mask_cent=entry.mask_cent
+        entry.width_mult, entry.extra_inputs, residual=entry.residual, mask_cent=entry.mask_cent,
+        class_head_version=entry.class_head_version,
     )
 
 
@@ -198,7 +199,7 @@ def _entry_from_file(path: Path) -> WeightsEntry:
 
 CONTRACT_FIELDS = ("width_mult", "extra_inputs", "extra", "residual", "propagation", "l_cent",
                    "l_norm", "ab_norm", "mask_cent", "working_size", "size_multiple",
-                   "class_head_trained")
+                   "class_head_trained", "class_head_version")
 
 
 def check_contract(entry: WeightsEntry, metadata: Mapping[str, str], path: str | Path) -> None:
