@@ -106,8 +106,21 @@ def shot_flow_views(shot: Shot, flows: FlowPairs) -> ShotFlows:
     )
 
 
+def hint_sources(hints: ShotHints) -> HintFrames:
+    """Every frame a shot's hints start from: its hint frames combined with borrowed hints.
+
+    Reference points sit in ``borrowed`` at the hint frame's own index: they are combined
+    with that frame's hints, never replace them.
+    """
+    sources = dict(hints.borrowed)
+    for index, frame_hints in hints.frames.items():
+        sources[index] = frame_hints.combined(sources[index]) if index in sources else frame_hints
+    return sources
+
+
 def track_shot_hints(shot: Shot, flows: FlowPairs, hints: ShotHints,
-                     shape: tuple[int, int], luma: LumaSource | None = None) -> HintFrames:
+                     shape: tuple[int, int], luma: LumaSource | None = None,
+                     views: ShotFlows | None = None) -> HintFrames:
     """Per-frame hints of a shot: its hint frames carried along the flows (``hints.track``).
 
     Args:
@@ -118,20 +131,20 @@ def track_shot_hints(shot: Shot, flows: FlowPairs, hints: ShotHints,
         luma: working-resolution luma by frame index, the frames the flows were computed
             on: tracking checks by appearance where the flow is in doubt. Without it a
             point is dropped at the first doubtful mask.
+        views: the same flows with their consistency masks already at hand (a preview
+            keeps them per shot); default :func:`shot_flow_views` of ``flows``.
 
     Returns:
         ``{frame index: FrameHints}`` for every frame of the shot that a hint reaches.
     """
-    # Reference points sit in 'borrowed' at the hint frame's own index: combine, never replace.
-    sources = dict(hints.borrowed)
-    for index, frame_hints in hints.frames.items():
-        sources[index] = frame_hints.combined(sources[index]) if index in sources else frame_hints
+    sources = hint_sources(hints)
     if not sources:
         return {}
     h, w = shape
     frames = None if luma is None else _Records(lambda k: luma(shot.start + k), len(shot))
-    tracked = track_hints(shot.start, shot.stop, sources, shot_flow_views(shot, flows), h, w,
-                          luma=frames)
+    if views is None:
+        views = shot_flow_views(shot, flows)
+    tracked = track_hints(shot.start, shot.stop, sources, views, h, w, luma=frames)
     return {shot.start + k: fh for k, fh in enumerate(tracked) if not fh.empty}
 
 
