@@ -119,14 +119,16 @@ def borrowed_shots(plan: dict[int, ShotHints]) -> dict[int, int]:
 
 
 def own_shot_hints(shot: Shot, hint_frames: HintFrames, luma: LumaSource,
-                   hinted: list[match.HintedShot]) -> ShotHints:
+                   hinted: list[match.HintedShot] | None) -> ShotHints:
     """A shot's own hint frames, with its reference images' guidance.
 
     Args:
         shot: the shot.
         hint_frames: ``{frame index: FrameHints}`` of the clip (others are ignored).
         luma: working-resolution luma by frame index (frames of this shot are read).
-        hinted: the hinted shots so far; a hinted shot is appended.
+        hinted: the hinted shots so far; a hinted shot is appended (with its descriptor,
+            for shots that borrow). None when nothing will borrow from it (a preview of
+            this shot alone): the descriptor is not computed.
     """
     own = {i: fh for i, fh in sorted(hint_frames.items()) if shot.start <= i < shot.stop}
     planned = ShotHints(frames=own)
@@ -141,7 +143,7 @@ def own_shot_hints(shot: Shot, hint_frames: HintFrames, luma: LumaSource,
         elif not any(f.points or f.scribble is not None for f in own.values()):
             planned.palette = guided.palette
         planned.record = guided.record
-    if own:
+    if own and hinted is not None:
         first = next(iter(own))
         hinted.append(match.HintedShot(shot.index, match.describe_frame(luma(first),
                                                                         frame=first),

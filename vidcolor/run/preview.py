@@ -77,6 +77,8 @@ from vidcolor.temporal.shots import Shot
 FLOW_SHOTS = 2
 #: Frames whose finished working-resolution chroma is kept, per hint state.
 CHROMA_CACHE = 64
+#: Frames whose smoothed tracking copies of the luma are kept (``hints.track`` views).
+VIEW_CACHE = 120
 #: Shorter side, in pixels, of the frames of a shot playback (never enlarged).
 PLAYBACK_SIZE = 360
 
@@ -239,6 +241,19 @@ class _ShotFlows:
         )
 
 
+class _Bounded(OrderedDict):
+    """A dict that forgets its oldest entries past ``limit`` (thread-safe enough: the GIL)."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: object, value: object) -> None:
+        super().__setitem__(key, value)
+        while len(self) > self.limit:
+            self.popitem(last=False)
+
+
 class _LockedModel(ChromaModel):
     """The session's network, one prediction at a time (previews and playback share it)."""
 
@@ -297,6 +312,7 @@ class PreviewSession:
         self._plans: dict[int, ShotHints] = {}
         self._tracked: dict[int, FrameHints | None] = {}
         self._chroma: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._views = _Bounded(VIEW_CACHE)  # luma never changes: valid for the session
         self.hints = HintFolder(self.hints_dir, self.frame_count)
 
     # ------------------------------------------------------------------ the film
@@ -393,7 +409,7 @@ class PreviewSession:
                 return self._plans[shot.index]
         own = any(shot.start <= i < shot.stop for i in hint_frames)
         if own or not hint_frames:
-            planned = own_shot_hints(shot, hint_frames, self.luma, [])
+            planned = own_shot_hints(shot, hint_frames, self.luma, None)
         else:  # borrowing looks at every hinted shot of the film
             planned = plan_shot_hints(self.shots(), hint_frames, self.luma)[shot.index]
         with self._lock:
@@ -431,7 +447,8 @@ class PreviewSession:
             flows = self._shot_flows(shot)
             offset = start - shot.start
             tracked = track_shot_hints(part, lambda k: flows.pair(offset + k), planned,
-                                       self.shape, self.luma, views=flows.views(start, stop))
+                                       self.shape, self.luma, views=flows.views(start, stop),
+                                       view_cache=self._views)
             found = tracked.get(index)
         with self._lock:
             if self._hint_frames is hint_frames:

