@@ -253,3 +253,17 @@ def test_reference_upload_gets_a_safe_name_and_guides_the_shot(tmp_path):
             edits.reference_path(bad)
     with pytest.raises(HintError, match="expected one of"):
         edits.add_reference(b"<svg/>", "image/svg+xml")
+
+
+def test_without_hints_the_preview_is_the_automatic_render(make_clip, tmp_path):
+    clip = make_clip("clip.mp4", frames=12)
+    (tmp_path / "none").mkdir()
+    rendered = render_frames(clip, tmp_path / "out.mp4", tmp_path / "none", temporal=False)
+    session = api.open_studio(clip, tmp_path / "none", device="cpu", temporal=False)
+    try:
+        # The same frames as the render's automatic colorization, whatever the shots are.
+        for frame in rendered:
+            np.testing.assert_array_equal(session.color_frame(frame.time.index),
+                                          frame.upright)
+    finally:
+        session.close()

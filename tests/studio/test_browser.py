@@ -33,6 +33,8 @@ FIRST_LINE = re.compile(r"^vidcolor studio: http://127\.0\.0\.1:(\d+)/\?token=([
 CLICK = (0.575, 0.41)  # on the roof of the house in the wide shot
 MORE = (((0.2, 0.12), "#4a7fd0"), ((0.25, 0.85), "#4f9a3a"))  # sky and grass, by the picker
 HINT_FRAME, OTHER_FRAME = 10, 22  # both in shot 0 (frames 0-29)
+BRUSH_COLOR = "#d8b020"
+BRUSH_STROKE = ((0.45, 0.52), (0.52, 0.52))  # across the wall of the house on frame 22
 
 
 def free_port() -> int:
@@ -120,6 +122,13 @@ def wait_version_above(page, version: int) -> int:
     return int(page.evaluate("document.body.dataset.previewVersion"))
 
 
+def wait_current_preview(page) -> None:
+    """Wait until the preview shown was made after the page's last change."""
+    page.wait_for_function("Number(document.body.dataset.previewVersion) === state.version"
+                           " && document.body.dataset.previewFrame === String(state.frame)",
+                           timeout=60_000)
+
+
 def test_paint_a_hint_see_it_land_and_render(studio, chromium_path, tmp_path):
     shots_dir = Path(os.environ.get("STUDIO_SCREENSHOTS", tmp_path))
     shots_dir.mkdir(parents=True, exist_ok=True)
@@ -154,6 +163,7 @@ def test_paint_a_hint_see_it_land_and_render(studio, chromium_path, tmp_path):
             chosen = max(swatches, key=lambda h: float(np.linalg.norm(hex_ab(h))))
             page.click(f"#palette .swatch[data-hex='{chosen}']")
             version = wait_version_above(page, version)
+            wait_current_preview(page)
 
             # The hint file on disk: the standard format, at the click, with that color.
             data = json.loads(hint_file.read_text())
@@ -176,6 +186,7 @@ def test_paint_a_hint_see_it_land_and_render(studio, chromium_path, tmp_path):
                 page.fill("#picker", color)
                 page.dispatch_event("#picker", "change")
                 version = wait_version_above(page, version)
+            wait_current_preview(page)
             data = json.loads(hint_file.read_text())
             assert [p["color"] for p in data["points"]] == [chosen] + [c for _, c in MORE]
             for (fx, fy), color in MORE:
@@ -210,6 +221,36 @@ def test_paint_a_hint_see_it_land_and_render(studio, chromium_path, tmp_path):
             page.keyboard.press("Control+Shift+z")
             page.wait_for_function("document.getElementById('status').textContent.startsWith('redo')")
             assert hint_file.read_bytes() == picked
+
+            # Brush: a scribble on the wall of the house, in the picker's color.
+            page.check("input[name='tool'][value='brush']")
+            page.fill("#picker", BRUSH_COLOR)
+            page.dispatch_event("#picker", "change")
+            box = page.locator("#gray").bounding_box()
+            (x0, y0), (x1, y1) = BRUSH_STROKE
+            page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
+            page.mouse.down()
+            for k in range(1, 11):
+                t = k / 10
+                page.mouse.move(box["x"] + (x0 + t * (x1 - x0)) * box["width"],
+                                box["y"] + (y0 + t * (y1 - y0)) * box["height"])
+            page.mouse.up()
+            page.wait_for_function(
+                "document.getElementById('status').textContent.includes('.png')", timeout=60_000)
+            assert page.text_content("#status") == f"saved {OTHER_FRAME:06d}.png"
+            wait_current_preview(page)
+            layer_file = studio["hints"] / f"{OTHER_FRAME:06d}.png"
+            layer = cv2.imread(str(layer_file), cv2.IMREAD_UNCHANGED)
+            assert layer is not None and layer.shape == (240, 320, 4)
+            painted = layer[..., 3] >= 128
+            assert 50 < painted.sum() < 0.2 * painted.size
+            middle = ((x0 + x1) / 2, (y0 + y1) / 2)
+            assert painted[int(middle[1] * 240), int(middle[0] * 320)]
+            bgr = layer[int(middle[1] * 240), int(middle[0] * 320), :3]
+            assert "#{:02x}{:02x}{:02x}".format(*bgr[::-1]) == BRUSH_COLOR
+            got = rgb_ab(pixel_at(page, *middle))
+            assert np.linalg.norm(got - hex_ab(BRUSH_COLOR)) < 15.0, got
+            page.check("input[name='tool'][value='point']")
 
             # Shot preview: the shot plays as the render colors it.
             page.click("#play")

@@ -482,9 +482,12 @@ class PreviewSession:
             if index in self._chroma and self._hint_frames is hint_frames:
                 self._chroma.move_to_end(index)
                 return self._chroma[index]
-        shot = self.shot_at(index)
-        planned = self.plan(shot)
-        frame_hints = self.tracked_hints(index)
+        if hint_frames:
+            planned = self.plan(self.shot_at(index))
+            frame_hints = self.tracked_hints(index)
+        else:  # nothing guides any shot (nothing to borrow): the shot's end need not be known
+            self.check_frame(index)
+            planned, frame_hints = ShotHints(), None
         h, w = self.shape
         hint_ab = np.zeros((1, h, w, 2), np.float32)
         hint_mask = np.zeros((1, h, w), np.float32)
@@ -501,6 +504,23 @@ class PreviewSession:
                 while len(self._chroma) > CHROMA_CACHE:
                     self._chroma.popitem(last=False)
         return ab
+
+    def prefetch(self, index: int = 0) -> threading.Thread:
+        """Color frame ``index`` in a background thread (the page opens on it).
+
+        The first network pass also warms the network up (its first call is slower), so a
+        page that opens while this runs waits for less. Errors are left for the page's own
+        request to report.
+        """
+        def work() -> None:
+            try:
+                self.chroma(index)
+            except Exception:  # noqa: BLE001, S110 - the page's request reports it
+                pass
+
+        thread = threading.Thread(target=work, name="vidcolor-preview-prefetch", daemon=True)
+        thread.start()
+        return thread
 
     def color_frame(self, index: int) -> np.ndarray:
         """``(H, W, 3)`` uint8 sRGB of frame ``index`` at full size, as players show it."""

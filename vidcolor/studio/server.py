@@ -504,6 +504,7 @@ def serve(src: Path, hints_dir: Path, dst: Path, *, port: int = 0, open_browser:
         url = f"http://127.0.0.1:{port}/?token={token}"
         sys.stdout.write(f"vidcolor studio: {url}\n")
         sys.stdout.flush()
+        session.prefetch(0)  # the page opens on frame 0
         if open_browser:
             threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
         config = uvicorn.Config(build_app(studio), log_level="warning", access_log=False,

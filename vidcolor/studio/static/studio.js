@@ -452,6 +452,10 @@ function bind() {
     if (state.hints) { delete state.hints.reference; await saveHints(state.hints); showReference(); }
   });
 
+  for (const radio of document.querySelectorAll('input[name="tool"]')) {
+    radio.addEventListener("change", () => { state.selected = -1; drawMarks(); });  // the picker then sets the brush only
+  }
+
   const stage = $("stage");
   stage.addEventListener("pointerdown", (ev) => {
     if (ev.button !== 0) return;
@@ -513,14 +517,17 @@ async function deleteSelected() {
 
 async function start() {
   bind();
-  state.film = await api("GET", "/api/film");
+  // Frame 0's preview is asked for at once, beside the film's metadata (warms the cache).
+  const first = new Image();
+  first.src = url("/api/frames/0/preview", { v: 0, s: 1 });
+  const [film, hints] = await Promise.all([api("GET", "/api/film"), api("GET", "/api/hints")]);
+  state.film = film;
   $("film-name").textContent = `${state.film.name} · ${state.film.width}×${state.film.height}`;
   $("stage").style.aspectRatio = `${state.film.width} / ${state.film.height}`;
   $("scrub").max = Math.max(0, (state.film.frames || 1) - 1);
   $("undo").disabled = !state.film.can_undo;
   $("redo").disabled = !state.film.can_redo;
   setView("color");
-  const hints = await api("GET", "/api/hints");
   state.hintFrames = hints.frames;
   await loadFrame(0);
   loadShots();
