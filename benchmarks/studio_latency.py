@@ -155,15 +155,24 @@ def random_hint(rng: np.random.Generator, frame: int) -> bytes:
     return json.dumps({"version": 1, "frame": frame, "points": points}).encode()
 
 
+#: Server-Timing parts of every timed preview: {"chroma": [ms, ...], ...}.
+PARTS: dict[str, list[float]] = {}
+
+
 def change_and_preview(client: httpx.Client, token: str, frame: int, target: int,
-                       rng: np.random.Generator) -> float:
+                       rng: np.random.Generator, record: bool = True) -> float:
     t0 = time.perf_counter()
     client.put(f"/api/hints/{frame}", params={"token": token},
                content=random_hint(rng, frame)).raise_for_status()
     response = client.get(f"/api/frames/{target}/preview", params={"token": token})
     response.raise_for_status()
+    elapsed = time.perf_counter() - t0
     assert response.content[:8] == b"\x89PNG\r\n\x1a\n"
-    return time.perf_counter() - t0
+    for part in response.headers.get("server-timing", "").split(",") if record else ():
+        name, _, dur = part.strip().partition(";dur=")
+        if dur:
+            PARTS.setdefault(name, []).append(float(dur))
+    return elapsed
 
 
 def network_alone(shape: tuple[int, int], repeats: int = 10) -> float:
@@ -216,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                     length = shot["stop"] - shot["start"]
                     f = shot["start"] + length // 3
                     g = min(shot["stop"] - 1, f + max(1, length // 3))
-                    first_in_shot.append(change_and_preview(client, token, f, g, rng))
+                    first_in_shot.append(change_and_preview(client, token, f, g, rng,
+                                                            record=False))
                     for _ in range(per_shot):
                         on_frame.append(change_and_preview(client, token, f, f, rng))
                         elsewhere.append(change_and_preview(client, token, f, g, rng))
@@ -257,7 +267,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{ms(np.percentile(elsewhere, 50))} / {ms(np.percentile(elsewhere, 95))} ms |")
     print(f"| first change in a shot (computes its flows), median | "
           f"{ms(np.median(first_in_shot))} ms |")
-    print(f"| network alone, one frame at working size, median | {ms(net)} ms |")
+    print(f"| network alone, one frame at working size, median (after the server stopped) "
+          f"| {ms(net)} ms |")
+    if PARTS:
+        parts = ", ".join(f"{name} {np.median(v):.0f}" for name, v in PARTS.items())
+        print(f"| server side of a timed preview, medians (ms): chroma = hints + plan + "
+              f"tracking + network | {parts} |")
+        result["server_timing_median_ms"] = {k: round(float(np.median(v)), 1)
+                                             for k, v in PARTS.items()}
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
     return 0

@@ -69,7 +69,7 @@ from vidcolor.run.plan import (
 from vidcolor.run.shot import colorize_shot, hint_sources, rasterize, track_shot_hints
 from vidcolor.run.stream import suggest_colors_gray
 from vidcolor.run.video import RunReport, run_video
-from vidcolor.run.workdir import RecordFile, chroma_record
+from vidcolor.run.workdir import RecordFile, check_free_space, chroma_record
 from vidcolor.temporal.flow import FlowEstimator, forward_backward_mask
 from vidcolor.temporal.shots import Shot
 
@@ -304,6 +304,17 @@ class PreviewSession:
         self._flow_lock = threading.Lock()
         self._estimator = FlowEstimator()
         self._temp = tempfile.TemporaryDirectory(prefix="vidcolor-preview-", dir=temp_dir)
+        frames = self.info.frame_count
+        if frames is None and self.info.duration and self.info.average_rate:
+            frames = int(self.info.duration * float(self.info.average_rate)) + 1
+        per_frame = self.shape[0] * self.shape[1] + self.info.height * self.info.width
+        try:
+            check_free_space(Path(self._temp.name), None if frames is None else frames * per_frame,
+                             what="the preview's luma and gray of every frame",
+                             remedy="set TMPDIR to a larger disk")
+        except BaseException:
+            self._temp.cleanup()
+            raise
         self._analysis = _Analysis(self.src, self.info, self.shape, options,
                                    Path(self._temp.name))
         self._flows: OrderedDict[int, _ShotFlows] = OrderedDict()
