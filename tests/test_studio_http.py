@@ -199,3 +199,48 @@ def test_studio_without_its_extra_gives_one_line_with_the_install_command(monkey
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "pip install 'vidcolor[studio]'" in lines[0]
     assert lines[0].startswith("vidcolor: error: ") and "starlette" in lines[0]
+
+
+def wait_render(client, timeout: float = 300.0) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = get(client, "/api/render").json()
+        if state["state"] not in ("running", "idle"):
+            return state
+        time.sleep(0.1)
+    raise AssertionError("the render did not finish")
+
+
+def test_render_cancel_then_render_again_serves_the_output(make_clip, tmp_path):
+    clip = make_clip("clip.mp4", frames=24, cuts=(12,))
+    session = api.open_studio(clip, tmp_path / "hints", device="cpu")
+    out = tmp_path / "film_color.mp4"
+    try:
+        app = build_app(Studio(session, out, TOKEN, PORT))
+        with TestClient(app, base_url=f"http://127.0.0.1:{PORT}") as client:
+            assert get(client, "/api/render").json() == {"state": "idle"}
+            assert get(client, "/api/render/output").status_code == 404
+            # Cancel at once: the run stops, no output is left, its work folder is kept.
+            started = client.post("/api/render", params={"token": TOKEN})
+            assert started.status_code == 200 and started.json()["state"] == "running"
+            client.post("/api/render/cancel", params={"token": TOKEN})
+            state = wait_render(client)
+            assert state["state"] == "cancelled", state
+            assert not out.exists()
+            assert (tmp_path / "film_color.mp4.vidcolor-work").is_dir()  # for the resume
+            # Render again: the real run to the end, then the page can fetch the file.
+            assert client.post("/api/render", params={"token": TOKEN}).status_code == 200
+            assert client.post("/api/render", params={"token": TOKEN}).status_code in (200, 409)
+            state = wait_render(client)
+            assert state["state"] == "done" and state["frames"] == 24, state
+            response = get(client, "/api/render/output")
+            assert response.status_code == 200 and response.headers["content-type"] == "video/mp4"
+            assert response.content == out.read_bytes()
+            ranged = client.get("/api/render/output", params={"token": TOKEN},
+                                headers={"range": "bytes=0-99"})
+            assert ranged.status_code == 206 and ranged.content == out.read_bytes()[:100]
+            assert not (tmp_path / "film_color.mp4.vidcolor-work").exists()
+    finally:
+        session.close()
