@@ -10,6 +10,7 @@ Each module answers one question:
 * ``stream``: how are pictures held in memory colorized (an image, a frame stream)?
 * ``tools``: what are a film's shots, and which frames to paint on?
 * ``preview``: what would a render give on this frame, or this shot, with the hints now?
+  (``film_frames`` holds the film it asks about: decoded once, flows on demand.)
 * ``hintedit``: how is a hints folder edited file by file, with undo?
 * ``model``, ``cancel``: the loaded network as a run sees it; how a run is stopped.
 """

@@ -35,7 +35,7 @@ import queue
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -43,19 +43,18 @@ import cv2
 import numpy as np
 
 from vidcolor.color import gray_to_lightness
-from vidcolor.errors import Cancelled, DecodeError, InputError
+from vidcolor.errors import Cancelled, InputError
 from vidcolor.frames import displayed_image, quarter_turns, working_shape
 from vidcolor.hints.format import FrameHints, load_hints
 from vidcolor.hints.match import apply_palette
 from vidcolor.hints.orientation import stored_point, to_stored_orientation
-from vidcolor.hints.track import ShotFlows
-from vidcolor.io.decode import DecodeReport, frame_gray, frame_y_plane, iter_frames
-from vidcolor.io.probe import VideoInfo, probe
+from vidcolor.io.probe import probe
 from vidcolor.models.palette import PaletteColor
 from vidcolor.options import RunOptions
 from vidcolor.progress import Progress
 from vidcolor.run.cancel import CancelToken
 from vidcolor.run.compose import colorize_gray
+from vidcolor.run.film_frames import BoundedDict, FilmFrames, LockedModel, ShotFlowCache
 from vidcolor.run.hintedit import HintFolder
 from vidcolor.run.model import ChromaModel
 from vidcolor.run.plan import (
@@ -69,8 +68,8 @@ from vidcolor.run.plan import (
 from vidcolor.run.shot import colorize_shot, hint_sources, rasterize, track_shot_hints
 from vidcolor.run.stream import suggest_colors_gray
 from vidcolor.run.video import RunReport, run_video
-from vidcolor.run.workdir import RecordFile, check_free_space, chroma_record
-from vidcolor.temporal.flow import FlowEstimator, forward_backward_mask
+from vidcolor.run.workdir import check_free_space, chroma_record
+from vidcolor.temporal.flow import FlowEstimator
 from vidcolor.temporal.shots import Shot
 
 #: Shots whose flows and masks stay in memory (the one being edited and the one before).
@@ -81,190 +80,6 @@ CHROMA_CACHE = 64
 VIEW_CACHE = 120
 #: Shorter side, in pixels, of the frames of a shot playback (never enlarged).
 PLAYBACK_SIZE = 360
-
-
-class _Analysis:
-    """The decode pass, in a thread: luma and gray spilled by frame, cuts as they are found."""
-
-    def __init__(self, src: Path, info: VideoInfo, shape: tuple[int, int],
-                 options: RunOptions, folder: Path):
-        self.src, self.info, self.shape, self.options = src, info, shape, options
-        self.luma = RecordFile(folder / "luma.u8", shape, np.uint8)
-        self.gray = RecordFile(folder / "gray.u8", (info.height, info.width), np.uint8)
-        self.frames = 0
-        self.cuts: list[int] = []
-        self.done = False
-        self.error: BaseException | None = None
-        self._cond = threading.Condition()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="vidcolor-preview-analysis",
-                                        daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        from vidcolor.temporal.shots import CutDetector
-
-        h, w = self.shape
-        detector = CutDetector()
-        try:
-            for frame_time, frame in iter_frames(self.src, strict=self.options.strict,
-                                                 report=DecodeReport(),
-                                                 rate=self.options.fps):
-                if self._stop.is_set():
-                    return
-                luma = frame_gray(frame, (w, h))
-                gray = frame_y_plane(frame).gray
-                if gray.shape != (self.info.height, self.info.width):
-                    raise DecodeError(f"frame {frame_time.index} is {gray.shape[1]}x"
-                                      f"{gray.shape[0]}; expected {self.info.width}x"
-                                      f"{self.info.height} like the stream", path=self.src)
-                self.luma.write(frame_time.index, luma)
-                self.gray.write(frame_time.index, gray)
-                cut = detector.push(luma)
-                with self._cond:
-                    if cut:
-                        self.cuts.append(frame_time.index)
-                    self.frames = frame_time.index + 1
-                    self._cond.notify_all()
-            if self.frames == 0:
-                raise DecodeError("no video frame could be decoded", path=self.src)
-        except BaseException as exc:  # noqa: BLE001 - handed to every waiting question
-            with self._cond:
-                self.error = exc
-        finally:
-            with self._cond:
-                self.done = True
-                self._cond.notify_all()
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            if isinstance(self.error, InputError):
-                raise self.error
-            raise DecodeError(f"the film could not be read: {self.error}", path=self.src)
-
-    def wait(self, ready: Callable[[], bool]) -> None:
-        """Block until ``ready()`` (called under the lock) or the analysis ended."""
-        with self._cond:
-            while not ready() and not self.done:
-                self._cond.wait(0.5)
-            if not ready():
-                self._raise()
-
-    def shot_at(self, index: int) -> Shot:
-        """The shot holding frame ``index``, once the analysis has found where it ends.
-
-        Raises:
-            InputError: ``index`` is not a frame of the film.
-        """
-        self.check_frame(index)
-        self.wait(lambda: any(c > index for c in self.cuts))
-        with self._cond:
-            before = [c for c in self.cuts if c <= index]
-            after = [c for c in self.cuts if c > index]
-            start = before[-1] if before else 0
-            stop = after[0] if after else self.frames
-            return Shot(start, stop, index=len(before))
-
-    def check_frame(self, index: int) -> None:
-        """Wait until frame ``index`` is decoded.
-
-        Raises:
-            InputError: ``index`` is not a frame of the film.
-        """
-        if index < 0:
-            raise InputError(f"found frame {index}; expected a frame index >= 0",
-                             field="frame")
-        self.wait(lambda: self.frames > index)
-        with self._cond:
-            if index >= self.frames:
-                raise InputError(f"frame {index} is past the end of the film; expected "
-                                 f"0..{self.frames - 1} ({self.frames} frames)",
-                                 path=self.src, field="frame")
-
-    def all_shots(self) -> list[Shot]:
-        """Every shot of the film (waits for the whole analysis)."""
-        from vidcolor.temporal.shots import shots_from_cuts
-
-        self.wait(lambda: False)
-        self._raise()
-        return shots_from_cuts(list(self.cuts), self.frames)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-        self.luma.close()
-        self.gray.close()
-
-
-class _ShotFlows:
-    """One shot's flow pairs and forward-backward masks, computed on first use and kept."""
-
-    def __init__(self, shot: Shot, luma: Callable[[int], np.ndarray], lock: threading.Lock,
-                 estimator: FlowEstimator):
-        self.shot = shot
-        self._luma, self._lock, self._estimator = luma, lock, estimator
-        self._pairs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._masks: dict[tuple[int, bool], np.ndarray] = {}
-
-    def pair(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(fwd, bwd)`` of the pair ``(shot.start + k, shot.start + k + 1)``."""
-        found = self._pairs.get(k)
-        if found is None:
-            with self._lock:  # OpenCV's DIS object is not thread-safe
-                found = self._pairs.get(k)
-                if found is None:
-                    start = self.shot.start
-                    found = self._estimator.pair(self._luma(start + k), self._luma(start + k + 1))
-                    self._pairs[k] = found
-        return found
-
-    def mask(self, k: int, forward: bool) -> np.ndarray:
-        """``forward_backward_mask`` of pair ``k`` (forward: on the earlier frame's grid)."""
-        key = (k, forward)
-        found = self._masks.get(key)
-        if found is None:
-            fwd, bwd = self.pair(k)
-            found = forward_backward_mask(fwd, bwd) if forward else forward_backward_mask(bwd, fwd)
-            self._masks[key] = found
-        return found
-
-    def views(self, start: int, stop: int) -> ShotFlows:
-        """``hints.track.ShotFlows`` of the frames ``start <= i < stop`` of this shot."""
-        from vidcolor.run.shot import _Records
-
-        offset, n = start - self.shot.start, max(0, stop - start - 1)
-        return ShotFlows(
-            forward=_Records(lambda k: self.pair(offset + k)[0], n),
-            backward=_Records(lambda k: self.pair(offset + k)[1], n),
-            forward_ok=_Records(lambda k: self.mask(offset + k, True), n),
-            backward_ok=_Records(lambda k: self.mask(offset + k, False), n),
-        )
-
-
-class _Bounded(OrderedDict):
-    """A dict that forgets its oldest entries past ``limit`` (thread-safe enough: the GIL)."""
-
-    def __init__(self, limit: int):
-        super().__init__()
-        self.limit = limit
-
-    def __setitem__(self, key: object, value: object) -> None:
-        super().__setitem__(key, value)
-        while len(self) > self.limit:
-            self.popitem(last=False)
-
-
-class _LockedModel(ChromaModel):
-    """The session's network, one prediction at a time (previews and playback share it)."""
-
-    def __init__(self, model: ChromaModel, lock: threading.Lock):
-        super().__init__(model.model)
-        self._lock = lock
-
-    def predict(self, lightness: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray,
-                batch_size: int) -> np.ndarray:
-        with self._lock:
-            return super().predict(lightness, hint_ab, hint_mask, batch_size)
 
 
 class PreviewSession:
@@ -300,7 +115,7 @@ class PreviewSession:
         self.turns = quarter_turns(self.info.rotation)
         self._lock = threading.Lock()  # hint state, plans, caches
         self._model_lock = threading.Lock()
-        self.model = _LockedModel(model, self._model_lock)
+        self.model = LockedModel(model, self._model_lock)
         self._flow_lock = threading.Lock()
         self._estimator = FlowEstimator()
         self._temp = tempfile.TemporaryDirectory(prefix="vidcolor-preview-", dir=temp_dir)
@@ -315,15 +130,15 @@ class PreviewSession:
         except BaseException:
             self._temp.cleanup()
             raise
-        self._analysis = _Analysis(self.src, self.info, self.shape, options,
+        self._analysis = FilmFrames(self.src, self.info, self.shape, options,
                                    Path(self._temp.name))
-        self._flows: OrderedDict[int, _ShotFlows] = OrderedDict()
+        self._flows: OrderedDict[int, ShotFlowCache] = OrderedDict()
         self._signature: tuple | None = None
         self._hint_frames: HintFrames = {}
         self._plans: dict[int, ShotHints] = {}
         self._tracked: dict[int, FrameHints | None] = {}
         self._chroma: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._views = _Bounded(VIEW_CACHE)  # luma never changes: valid for the session
+        self._views = BoundedDict(VIEW_CACHE)  # luma never changes: valid for the session
         self.hints = HintFolder(self.hints_dir, self.frame_count)
 
     # ------------------------------------------------------------------ the film
@@ -338,7 +153,7 @@ class PreviewSession:
         """The film's frame count: exact once analysed (or with ``wait``), else the probe's."""
         if wait:
             self._analysis.wait(lambda: False)
-            self._analysis._raise()
+            self._analysis.raise_error()
         if self._analysis.done and self._analysis.error is None:
             return self._analysis.frames
         return self.info.frame_count
@@ -428,11 +243,11 @@ class PreviewSession:
                 self._plans[shot.index] = planned
         return planned
 
-    def _shot_flows(self, shot: Shot) -> _ShotFlows:
+    def _shot_flows(self, shot: Shot) -> ShotFlowCache:
         with self._lock:
             flows = self._flows.get(shot.start)
             if flows is None or flows.shot != shot:
-                flows = _ShotFlows(shot, self.luma, self._flow_lock, self._estimator)
+                flows = ShotFlowCache(shot, self.luma, self._flow_lock, self._estimator)
                 self._flows[shot.start] = flows
                 while len(self._flows) > FLOW_SHOTS:
                     self._flows.popitem(last=False)

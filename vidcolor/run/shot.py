@@ -66,7 +66,7 @@ def compute_shot_flows(luma: LumaSource, shot: Shot,
         prev = cur
 
 
-class _Records(Sequence, Generic[T]):
+class LazyRecords(Sequence, Generic[T]):
     """A read-only, lazy sequence view of ``count`` items computed by ``get(i)``."""
 
     def __init__(self, get: Callable[[int], T], count: int):
@@ -99,10 +99,10 @@ def shot_flow_views(shot: Shot, flows: FlowPairs) -> ShotFlows:
         return forward_backward_mask(bwd, fwd)
 
     return ShotFlows(
-        forward=_Records(lambda k: flows(k)[0], n),
-        backward=_Records(lambda k: flows(k)[1], n),
-        forward_ok=_Records(fwd_ok, n),
-        backward_ok=_Records(bwd_ok, n),
+        forward=LazyRecords(lambda k: flows(k)[0], n),
+        backward=LazyRecords(lambda k: flows(k)[1], n),
+        forward_ok=LazyRecords(fwd_ok, n),
+        backward_ok=LazyRecords(bwd_ok, n),
     )
 
 
@@ -144,7 +144,7 @@ def track_shot_hints(shot: Shot, flows: FlowPairs, hints: ShotHints,
     if not sources:
         return {}
     h, w = shape
-    frames = None if luma is None else _Records(lambda k: luma(shot.start + k), len(shot))
+    frames = None if luma is None else LazyRecords(lambda k: luma(shot.start + k), len(shot))
     if views is None:
         views = shot_flow_views(shot, flows)
     tracked = track_hints(shot.start, shot.stop, sources, views, h, w, luma=frames,
