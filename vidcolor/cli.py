@@ -467,8 +467,10 @@ def studio_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, po
     """Open a local web page to paint hints on FILM and watch it recolor live.
 
     The first line on stdout is the page's address with its token:
+
+    \b
     vidcolor studio: http://127.0.0.1:PORT/?token=TOKEN
-    """
+    """  # noqa: D301 - \b is click's "do not rewrap" marker
 
     def run() -> None:
         api.serve_studio(input_path, hints_dir, port=port, open_browser=not no_browser,

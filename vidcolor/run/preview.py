@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 
 from vidcolor.color import gray_to_lightness
-from vidcolor.errors import Cancelled, InputError
+from vidcolor.errors import Cancelled, InputError, OutputError
 from vidcolor.frames import displayed_image, quarter_turns, working_shape
 from vidcolor.hints.format import FrameHints, load_hints
 from vidcolor.hints.match import apply_palette
@@ -107,7 +107,15 @@ class PreviewSession:
                  model: ChromaModel, *, temp_dir: str | Path | None = None):
         self.src = Path(src)
         self.hints_dir = Path(hints_dir)
-        self.hints_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.hints_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create the hints folder ({exc.strerror or exc}); "
+                              "expected a folder the studio can write (--hints DIR)",
+                              path=self.hints_dir) from None
+        if not os.access(self.hints_dir, os.W_OK):
+            raise OutputError("the hints folder is not writable; expected a folder the studio "
+                              "can write (--hints DIR)", path=self.hints_dir)
         self.options = options
         self.info = probe(self.src, options.fps)
         self.shape = working_shape(self.info.height, self.info.width,
