@@ -11,6 +11,7 @@ from pathlib import Path
 
 import av
 import cv2
+import media
 import numpy as np
 import pytest
 
@@ -265,5 +266,28 @@ def test_without_hints_the_preview_is_the_automatic_render(make_clip, tmp_path):
         for frame in rendered:
             np.testing.assert_array_equal(session.color_frame(frame.time.index),
                                           frame.upright)
+    finally:
+        session.close()
+
+
+def test_a_reference_image_guides_the_preview_as_it_guides_the_render(make_clip, tmp_path):
+    clip = make_clip("clip.mp4", frames=8, size=(96, 64))
+    hints = tmp_path / "hints"
+    edits = HintFolder(hints, lambda: 8)
+    gray = media.pattern_frame(2, (96, 64))
+    reference = cv2.applyColorMap(gray, cv2.COLORMAP_AUTUMN)  # the frame itself, in color
+    ok, data = cv2.imencode(".png", reference)
+    name = edits.add_reference(data.tobytes(), "image/png")
+    session = api.open_studio(clip, hints, device="cpu", temporal=False)
+    try:
+        for y in (0.3, 0.6):  # the second plan reuses the reference's guidance
+            edits.put_json(2, json.dumps({"version": 1, "reference": name, "points": [
+                {"x": 0.2, "y": y, "color": "#2040c0", "size": 0.1}]}).encode())
+            out = tmp_path / f"out_{y}.mp4"
+            rendered = render_frames(clip, out, hints, temporal=False)
+            assert session.plan(session.shot_at(2)).record.method.startswith("reference")
+            for frame in rendered:
+                np.testing.assert_array_equal(session.color_frame(frame.time.index),
+                                              frame.upright)
     finally:
         session.close()

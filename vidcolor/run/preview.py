@@ -147,6 +147,7 @@ class PreviewSession:
         self._tracked: dict[int, FrameHints | None] = {}
         self._chroma: OrderedDict[int, np.ndarray] = OrderedDict()
         self._views = BoundedDict(VIEW_CACHE)  # luma never changes: valid for the session
+        self._guidance = BoundedDict(16)  # reference guidance by (shot, frame, image)
         self.hints = HintFolder(self.hints_dir, self.frame_count)
 
     # ------------------------------------------------------------------ the film
@@ -243,7 +244,7 @@ class PreviewSession:
                 return self._plans[shot.index]
         own = any(shot.start <= i < shot.stop for i in hint_frames)
         if own or not hint_frames:
-            planned = own_shot_hints(shot, hint_frames, self.luma, None)
+            planned = own_shot_hints(shot, hint_frames, self.luma, None, self._guidance)
         else:  # borrowing looks at every hinted shot of the film
             planned = plan_shot_hints(self.shots(), hint_frames, self.luma)[shot.index]
         with self._lock:
