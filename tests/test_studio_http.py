@@ -244,3 +244,27 @@ def test_render_cancel_then_render_again_serves_the_output(make_clip, tmp_path):
             assert not (tmp_path / "film_color.mp4.vidcolor-work").exists()
     finally:
         session.close()
+
+
+def test_delete_hint_and_scribble_files_and_undo_them(studio):
+    client, session = studio
+    body = b'{"version": 1, "points": [{"x": 0.5, "y": 0.5, "color": "teal"}]}'
+    client.put("/api/hints/2", params={"token": TOKEN}, content=body)
+    layer = np.zeros((6, 8, 4), np.uint8)
+    layer[1:3, 1:3] = (0, 128, 255, 255)
+    ok, data = cv2.imencode(".png", layer)
+    assert client.put("/api/scribbles/2", params={"token": TOKEN},
+                      content=data.tobytes()).status_code == 200
+    assert get(client, "/api/scribbles/2").content == data.tobytes()
+    assert sorted(p.name for p in session.hints_dir.iterdir()) == ["000002.json", "000002.png"]
+    assert client.delete("/api/scribbles/2", params={"token": TOKEN}).status_code == 200
+    assert client.delete("/api/hints/2", params={"token": TOKEN}).status_code == 200
+    assert list(session.hints_dir.iterdir()) == []
+    assert get(client, "/api/hints/2").status_code == 404
+    client.post("/api/undo", params={"token": TOKEN})
+    client.post("/api/undo", params={"token": TOKEN})
+    assert (session.hints_dir / "000002.json").read_bytes() == body
+    assert (session.hints_dir / "000002.png").read_bytes() == data.tobytes()
+    bad = client.put("/api/scribbles/2", params={"token": TOKEN}, content=b"\x89PNG\r\n\x1a\nxx")
+    assert bad.status_code == 400
+    assert (session.hints_dir / "000002.png").read_bytes() == data.tobytes()
