@@ -41,7 +41,7 @@ from vidcolor.options import (
     options_from,
 )
 from vidcolor.progress import Progress, make_progress
-from vidcolor.run import CancelToken, OnFrame, RunReport
+from vidcolor.run import CancelToken, OnFrame, PreviewSession, RunReport
 from vidcolor.run.plan import HintFrames
 
 __all__ = [
@@ -50,7 +50,8 @@ __all__ = [
     "build_options", "colorize_frames", "colorize_image", "colorize_image_file",
     "colorize_video", "default_output", "download_weights", "export_hint_templates",
     "find_shots", "import_weights", "list_weights", "load_image_hints", "load_video_hints",
-    "make_progress", "probe_video", "run_video", "suggest_colors",
+    "make_progress", "open_studio", "probe_video", "run_video", "serve_studio",
+    "suggest_colors",
 ]
 
 VideoHints = str | Path | HintSet | dict[int, FrameHints | dict[str, Any]] | None
@@ -533,3 +534,58 @@ def download_weights(url: str, sha256: str, name: str) -> tuple[str, str]:
     """Download and register weights; returns ``(name, sha256)``."""
     entry = weights.download_weights(url, sha256, name)
     return entry.name, entry.sha256
+
+
+# --------------------------------------------------------------------------- studio
+
+#: The command that installs what ``vidcolor studio`` needs.
+STUDIO_INSTALL = "pip install 'vidcolor[studio]'  (starlette and uvicorn)"
+
+
+def open_studio(src: str | Path, hints_dir: str | Path, **options: Any) -> PreviewSession:
+    """Open a film for live preview and hint editing (what ``vidcolor studio`` serves).
+
+    Args:
+        src: the film.
+        hints_dir: its hints folder (created if missing); edits are written there.
+        **options: run options as for :func:`build_options` (``weights``, ``device``,
+            ``working_size``, ``temporal`` ...): the options a render from the studio uses.
+
+    Returns:
+        A :class:`vidcolor.run.PreviewSession`; call ``close()`` when done.
+    """
+    run_options = build_options(**options)
+    return PreviewSession(src, hints_dir, run_options, run.load_model(run_options.model))
+
+
+def serve_studio(src: str | Path, hints_dir: str | Path | None = None, *, port: int = 0,
+                 open_browser: bool = True, output: str | Path | None = None,
+                 **options: Any) -> None:
+    """Serve the studio page for a film on 127.0.0.1 until interrupted (``vidcolor studio``).
+
+    Args:
+        src: the film.
+        hints_dir: its hints folder; default ``<stem>_hints`` beside the film.
+        port: the port, or 0 for a free one.
+        open_browser: open the page in the default browser.
+        output: where the Render button writes; default ``<stem>_color.mp4`` beside the film.
+        **options: run options (see :func:`open_studio`).
+
+    Raises:
+        InputError: starlette or uvicorn is missing (the message names the install
+            command), the film cannot be read, or bad options.
+    """
+    import importlib.util
+
+    missing = [m for m in ("starlette", "uvicorn") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise InputError(f"{' and '.join(missing)} not installed; expected the studio extra: "
+                         f"{STUDIO_INSTALL}", field="studio")
+    from vidcolor.studio.server import serve
+
+    src = Path(src)
+    if not src.exists():
+        raise InputError("no such file; expected a video file", path=src)
+    hints = Path(hints_dir) if hints_dir is not None else src.with_name(f"{src.stem}_hints")
+    dst = Path(output) if output is not None else src.with_name(f"{src.stem}_color.mp4")
+    serve(src, hints, dst, port=port, open_browser=open_browser, options=options)

@@ -445,6 +445,46 @@ def suggest_cmd(image_path: Path, at: str, hints_file: Path | None, k: int, devi
     _guard(run)
 
 
+# --------------------------------------------------------------------------- studio
+
+
+@cli.command("studio")
+@click.argument("input_path", metavar="FILM", type=click.Path(path_type=Path))
+@click.option("--hints", "hints_dir", type=click.Path(path_type=Path),
+              help="Hints folder to edit (created if missing); default <stem>_hints beside "
+                   "the film.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Where the Render button writes; default <stem>_color.mp4 beside the film.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port on 127.0.0.1; 0 picks a free one.")
+@click.option("--no-browser", is_flag=True, help="Do not open the page in a browser.")
+@click.option("--device", type=click.Choice(_DEVICES), default=_D.model.device,
+              show_default=True)
+@click.option("--weights", default=_D.model.weights, show_default=True,
+              help="Registry name or .safetensors path.")
+@click.option("--working-size", type=int, default=_D.model.working_size, show_default=True,
+              help="Shorter side, in pixels, at which the network sees frames (multiple of 8).")
+@click.option("--temporal/--no-temporal", default=_D.temporal.enabled, show_default=True,
+              help="Flow-guided flicker removal in renders and shot playback.")
+def studio_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, port: int,
+               no_browser: bool, device: str, weights: str, working_size: int,
+               temporal: bool) -> None:
+    """Open a local web page to paint hints on FILM and watch it recolor live.
+
+    The first line on stdout is the page's address with its token:
+
+    \b
+    vidcolor studio: http://127.0.0.1:PORT/?token=TOKEN
+    """  # noqa: D301 - \b is click's "do not rewrap" marker
+
+    def run() -> None:
+        api.serve_studio(input_path, hints_dir, port=port, open_browser=not no_browser,
+                         output=output, device=device, weights=weights,
+                         working_size=working_size, temporal=temporal)
+
+    _guard(run)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: ``vidcolor``."""
     try:

@@ -404,6 +404,51 @@ def _read_scribble(path: Path, frame: int, max_pixels: int) -> FrameHints | None
     return FrameHints(frame=frame, scribble=image, sources=(str(path),))
 
 
+def resolve_reference(hints: FrameHints, directory: str | Path, source: str | Path, *,
+                      max_pixels: int = MAX_PIXELS) -> FrameHints:
+    """Load the ``reference`` image a hint file names (relative to its hints directory).
+
+    Args:
+        hints: the parsed hint file (:func:`parse_hints`).
+        directory: the hints directory.
+        source: the hint file, for messages.
+        max_pixels: largest reference image accepted, in pixels.
+
+    Returns:
+        ``hints`` with ``reference_rgb`` filled in (unchanged without a reference).
+
+    Raises:
+        HintError: the reference is not a file, or not a readable image (bomb-checked).
+    """
+    if hints.reference is None:
+        return hints
+    directory = Path(directory)
+    ref_path = directory / hints.reference
+    if not ref_path.is_file():
+        raise HintError(f"found {str(hints.reference)!r}, which is not a file in "
+                        f"{directory}; expected a readable image", path=source,
+                        field="reference")
+    try:
+        rgb = read_image(ref_path, alpha=False, max_pixels=max_pixels, error=HintError)
+    except HintError as exc:
+        raise HintError(f"{exc.one_line()}; expected a readable image", path=source,
+                        field="reference") from None
+    return replace(hints, reference_rgb=rgb)
+
+
+def read_scribble(path: str | Path, frame: int, *, max_pixels: int = MAX_PIXELS
+                  ) -> FrameHints | None:
+    """Read one ``<frame>.png`` scribble layer (RGBA, bomb-checked).
+
+    Returns:
+        Its :class:`FrameHints`, or None for a PNG without alpha (ignored with a warning).
+
+    Raises:
+        HintError: not a readable image.
+    """
+    return _read_scribble(Path(path), frame, max_pixels)
+
+
 def load_hints(directory: str | Path, *, max_pixels: int = MAX_PIXELS) -> HintSet:
     """Read and validate every hint file of a hints directory.
 
@@ -452,20 +497,10 @@ def load_hints(directory: str | Path, *, max_pixels: int = MAX_PIXELS) -> HintSe
     frames: dict[int, FrameHints] = {}
     referenced: set[str] = set()
     for index, path in json_files.items():
-        hints = _read_json(path, index)
+        hints = resolve_reference(_read_json(path, index), directory, path,
+                                  max_pixels=max_pixels)
         if hints.reference is not None:
-            ref_path = directory / hints.reference
-            if not ref_path.is_file():
-                raise HintError(f"found {str(hints.reference)!r}, which is not a file in "
-                                f"{directory}; expected a readable image", path=path,
-                                field="reference")
-            try:
-                rgb = read_image(ref_path, alpha=False, max_pixels=max_pixels, error=HintError)
-            except HintError as exc:
-                raise HintError(f"{exc.one_line()}; expected a readable image", path=path,
-                                field="reference") from None
-            hints = replace(hints, reference_rgb=rgb)
-            referenced.add(os.path.realpath(ref_path))
+            referenced.add(os.path.realpath(directory / hints.reference))
         frames[index] = hints
     for index, path in png_files.items():
         scribble = _read_scribble(path, index, max_pixels)

@@ -45,7 +45,7 @@ How it works (user-level description in ``docs/HINTS.md``):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -521,6 +521,7 @@ def track_hints(
     width: int,
     options: TrackOptions = TrackOptions(),
     luma: Sequence[np.ndarray] | None = None,
+    view_cache: MutableMapping[int, object] | None = None,
 ) -> list[FrameHints]:
     """Carry a shot's hints to every frame of the shot.
 
@@ -540,6 +541,10 @@ def track_hints(
             computed on. It is only looked at (smoothed copies decide whether a doubtful
             point still sits on its content); without it, a point is dropped at the first
             pair whose consistency mask is False under it.
+        view_cache: the smoothed analysis copies of the luma by frame index, kept by a
+            caller that tracks through the same frames again (a live preview: each hint
+            change tracks anew). It only saves work; results are the same. Default: a
+            fresh cache of three frames.
 
     Returns:
         ``stop - start`` :class:`FrameHints`, one per frame in order. A hint frame keeps
@@ -562,16 +567,18 @@ def track_hints(
     if luma is not None and len(luma) != n:
         raise HintError(f"found {len(luma)} luma frames; expected {n} (one per frame)",
                         field="luma")
-    cache: dict[int, _View] = {}
+    bounded = view_cache is None
+    cache: MutableMapping[int, object] = {} if view_cache is None else view_cache
 
     def view(t: int) -> _View:
-        if t not in cache:
+        found = cache.get(t)
+        if not isinstance(found, _View):
             gray = np.asarray(luma[t - start])
             _check_field(gray, (height, width), "luma")
-            if len(cache) >= 3:
+            if bounded and len(cache) >= 3:
                 cache.pop(next(iter(cache)))
-            cache[t] = _View.of(gray, options)
-        return cache[t]
+            found = cache[t] = _View.of(gray, options)
+        return found
 
     inside = {i: h for i, h in hints.items() if start <= i < stop}
     radius = int(round(options.override_radius * min(height, width)))

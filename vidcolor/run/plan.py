@@ -7,8 +7,9 @@ same way.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -119,29 +120,41 @@ def borrowed_shots(plan: dict[int, ShotHints]) -> dict[int, int]:
 
 
 def own_shot_hints(shot: Shot, hint_frames: HintFrames, luma: LumaSource,
-                   hinted: list[match.HintedShot]) -> ShotHints:
+                   hinted: list[match.HintedShot] | None,
+                   guidance: MutableMapping[tuple, object] | None = None) -> ShotHints:
     """A shot's own hint frames, with its reference images' guidance.
 
     Args:
         shot: the shot.
         hint_frames: ``{frame index: FrameHints}`` of the clip (others are ignored).
         luma: working-resolution luma by frame index (frames of this shot are read).
-        hinted: the hinted shots so far; a hinted shot is appended.
+        hinted: the hinted shots so far; a hinted shot is appended (with its descriptor,
+            for shots that borrow). None when nothing will borrow from it (a preview of
+            this shot alone): the descriptor is not computed.
+        guidance: a reference image's guidance by (shot, frame, image content), kept by a
+            caller that plans the same shot again and again (a live preview: every hint
+            change plans anew; the SIFT matching of an unchanged reference is not redone).
     """
     own = {i: fh for i, fh in sorted(hint_frames.items()) if shot.start <= i < shot.stop}
     planned = ShotHints(frames=own)
     for i, fh in own.items():
         if fh.reference_rgb is None:
             continue
-        target = match.describe_frame(luma(i), frame=i)
-        guided = match.reference_guidance(shot.index, target, fh.reference_rgb,
-                                          source_shot=shot.index)
+        key = (shot.index, i, fh.reference_rgb.shape,
+               hashlib.sha1(np.ascontiguousarray(fh.reference_rgb).data).hexdigest())
+        guided = guidance.get(key) if guidance is not None else None
+        if guided is None:
+            target = match.describe_frame(luma(i), frame=i)
+            guided = match.reference_guidance(shot.index, target, fh.reference_rgb,
+                                              source_shot=shot.index)
+            if guidance is not None:
+                guidance[key] = guided
         if guided.hints is not None:
             planned.borrowed[i] = guided.hints
         elif not any(f.points or f.scribble is not None for f in own.values()):
             planned.palette = guided.palette
         planned.record = guided.record
-    if own:
+    if own and hinted is not None:
         first = next(iter(own))
         hinted.append(match.HintedShot(shot.index, match.describe_frame(luma(first),
                                                                         frame=first),

@@ -12,7 +12,7 @@ in memory; a file run reads them from its work folder).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -66,7 +66,7 @@ def compute_shot_flows(luma: LumaSource, shot: Shot,
         prev = cur
 
 
-class _Records(Sequence, Generic[T]):
+class LazyRecords(Sequence, Generic[T]):
     """A read-only, lazy sequence view of ``count`` items computed by ``get(i)``."""
 
     def __init__(self, get: Callable[[int], T], count: int):
@@ -99,15 +99,29 @@ def shot_flow_views(shot: Shot, flows: FlowPairs) -> ShotFlows:
         return forward_backward_mask(bwd, fwd)
 
     return ShotFlows(
-        forward=_Records(lambda k: flows(k)[0], n),
-        backward=_Records(lambda k: flows(k)[1], n),
-        forward_ok=_Records(fwd_ok, n),
-        backward_ok=_Records(bwd_ok, n),
+        forward=LazyRecords(lambda k: flows(k)[0], n),
+        backward=LazyRecords(lambda k: flows(k)[1], n),
+        forward_ok=LazyRecords(fwd_ok, n),
+        backward_ok=LazyRecords(bwd_ok, n),
     )
 
 
+def hint_sources(hints: ShotHints) -> HintFrames:
+    """Every frame a shot's hints start from: its hint frames combined with borrowed hints.
+
+    Reference points sit in ``borrowed`` at the hint frame's own index: they are combined
+    with that frame's hints, never replace them.
+    """
+    sources = dict(hints.borrowed)
+    for index, frame_hints in hints.frames.items():
+        sources[index] = frame_hints.combined(sources[index]) if index in sources else frame_hints
+    return sources
+
+
 def track_shot_hints(shot: Shot, flows: FlowPairs, hints: ShotHints,
-                     shape: tuple[int, int], luma: LumaSource | None = None) -> HintFrames:
+                     shape: tuple[int, int], luma: LumaSource | None = None,
+                     views: ShotFlows | None = None,
+                     view_cache: MutableMapping[int, object] | None = None) -> HintFrames:
     """Per-frame hints of a shot: its hint frames carried along the flows (``hints.track``).
 
     Args:
@@ -118,20 +132,23 @@ def track_shot_hints(shot: Shot, flows: FlowPairs, hints: ShotHints,
         luma: working-resolution luma by frame index, the frames the flows were computed
             on: tracking checks by appearance where the flow is in doubt. Without it a
             point is dropped at the first doubtful mask.
+        views: the same flows with their consistency masks already at hand (a preview
+            keeps them per shot); default :func:`shot_flow_views` of ``flows``.
+        view_cache: tracking's smoothed copies of ``luma`` by frame index, kept by the
+            caller across calls (``hints.track.track_hints``).
 
     Returns:
         ``{frame index: FrameHints}`` for every frame of the shot that a hint reaches.
     """
-    # Reference points sit in 'borrowed' at the hint frame's own index: combine, never replace.
-    sources = dict(hints.borrowed)
-    for index, frame_hints in hints.frames.items():
-        sources[index] = frame_hints.combined(sources[index]) if index in sources else frame_hints
+    sources = hint_sources(hints)
     if not sources:
         return {}
     h, w = shape
-    frames = None if luma is None else _Records(lambda k: luma(shot.start + k), len(shot))
-    tracked = track_hints(shot.start, shot.stop, sources, shot_flow_views(shot, flows), h, w,
-                          luma=frames)
+    frames = None if luma is None else LazyRecords(lambda k: luma(shot.start + k), len(shot))
+    if views is None:
+        views = shot_flow_views(shot, flows)
+    tracked = track_hints(shot.start, shot.stop, sources, views, h, w, luma=frames,
+                          view_cache=view_cache)
     return {shot.start + k: fh for k, fh in enumerate(tracked) if not fh.empty}
 
 

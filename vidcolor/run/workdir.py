@@ -210,8 +210,16 @@ def work_bytes_estimate(info: VideoInfo, shape: tuple[int, int]) -> int | None:
     return frames * h * w * WORK_BYTES_PER_PIXEL + size
 
 
-def check_free_space(folder: Path, needed: int | None) -> None:
+def check_free_space(folder: Path, needed: int | None,
+                     what: str = "the work folder and output",
+                     remedy: str = "write the output to another disk") -> None:
     """Refuse to start a run that would fill the disk hours in.
+
+    Args:
+        folder: a folder on the file system that will be written.
+        needed: bytes needed, or None when unknown (no check).
+        what: what needs them, for the message.
+        remedy: what else the user can do, for the message.
 
     Raises:
         OutputError: ``folder``'s file system has less than ``needed`` bytes free.
@@ -224,9 +232,9 @@ def check_free_space(folder: Path, needed: int | None) -> None:
         return  # the output checks report an unusable folder
     if free < needed:
         raise OutputError(
-            f"not enough free space: the work folder and output need about "
-            f"{needed / 1e9:.2f} GB, {free / 1e9:.2f} GB is free; free some space or write "
-            f"the output to another disk", path=folder)
+            f"not enough free space: {what} need about "
+            f"{needed / 1e9:.2f} GB, {free / 1e9:.2f} GB is free; free some space or "
+            f"{remedy}", path=folder)
 
 
 def fingerprint(src: Path, hint_frames: dict[int, FrameHints], options: RunOptions,
