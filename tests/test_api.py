@@ -205,9 +205,9 @@ def test_image_and_suggestions_see_the_same_working_size(tmp_path):
         seen["image"] = lightness.shape[1:]
         return real_predict(lightness, *args)
 
-    def class_probabilities(lightness, *args):
+    def class_probabilities(lightness, *args, **kwargs):
         seen["suggest"] = lightness.shape[1:]
-        return real_probs(lightness, *args)
+        return real_probs(lightness, *args, **kwargs)
 
     network.predict_ab, network.class_probabilities = predict_ab, class_probabilities
     c = api.Colorizer.from_model(network, working_size=64)
