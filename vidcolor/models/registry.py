@@ -38,9 +38,10 @@ SHIPPED_FILE = "vidcolor-siggraph17-q.safetensors"
 
 # The full sha256 of weights/vidcolor-siggraph17-q.safetensors. Update it whenever that file
 # is replaced (tests/test_weights.py fails until it matches); a file that does not match is
-# never loaded. Currently: run q3's trunk (1300 steps, EMA; unchanged since commit 2e5dab7)
-# with the version-2 palette head of run headv3 (800 head-only steps on the frozen trunk).
-SHIPPED_SHA256 = "9cd25802cecd3a1836ff76ab1f23d27981f70bf5791077be6be92c510f9e0311"
+# never loaded. Currently: run film1 (issue 12 item 4), 900 steps of film-augmented
+# fine-tuning warm-started from q3's trunk with run headv3's version-2 palette head (the file
+# of commit 457012f, sha256 9cd25802...).
+SHIPPED_SHA256 = "3170df2fa624a4dccd821d73de8138762745508f82ef9e92d88219da87fb0578"
 # The hint-propagation settings the shipped weights were trained with (written explicitly,
 # so a later change of the library defaults cannot silently change what the network sees).
 SHIPPED_PROPAGATION = (
