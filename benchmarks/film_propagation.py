@@ -211,6 +211,42 @@ def pan_clip(a: list[np.ndarray], b: list[np.ndarray], n: int) -> tuple[list, se
     return frames, new
 
 
+def tracker_check(truth: list[np.ndarray], grays: list[np.ndarray],
+                  points: list[dict]) -> dict:
+    """The tracker alone, strictly: how often a painted hint lands on the wrong color.
+
+    The hints are tracked as a run tracks them (``vidcolor.run.shot``: the pipeline's
+    flows, masks and analysis luma at the working resolution); every tracked point on a
+    frame after the hint frame is a painted point-frame, and it is *wrong* where the true
+    ab there (5x5 mean, full resolution) is more than 12 from the hint's.
+    """
+    from vidcolor.hints.format import FrameHints, HintPoint
+    from vidcolor.options import ModelOptions
+    from vidcolor.run.plan import ShotHints
+    from vidcolor.run.shot import compute_shot_flows, track_shot_hints
+    from vidcolor.run.stream import to_working
+    from vidcolor.temporal.shots import Shot
+
+    small = [to_working(g, ModelOptions.working_size) for g in grays]
+    shot = Shot(0, len(small))
+    pairs = list(compute_shot_flows(lambda i: small[i], shot))
+    hint = FrameHints(0, points=tuple(HintPoint(p["x"], p["y"], tuple(p["ab"]), p["size"])
+                                      for p in points))
+    tracked = track_shot_hints(shot, lambda k: pairs[k], ShotHints(frames={0: hint}),
+                               small[0].shape, lambda i: small[i])
+    h, w = grays[0].shape
+    painted = wrong = 0
+    for t, frame in tracked.items():
+        if t == 0:
+            continue
+        lab = rgb_to_lab(truth[t][:h, :w])
+        for p in frame.points:
+            painted += 1
+            true_ab = patch_ab(lab, p.x * w, p.y * h, 5)
+            wrong += int(np.linalg.norm(true_ab - np.asarray(p.ab)) > HOLD)
+    return {"painted": painted, "wrong": wrong / painted if painted else None}
+
+
 def pan_back_offsets(n: int, travel: int) -> np.ndarray:
     """Window offsets (px) of the pan-back case: hold, out, hold away, back, hold."""
     hold, pan = max(1, n // 10), max(1, 3 * n // 10)
@@ -277,6 +313,9 @@ def run(colorizer, name: str, truth: list[np.ndarray], args, new: set[int] | Non
         row = {"clip": name, "input": version, "frames": len(output),
                "seconds": round(seconds, 1)}
         row.update(score(truth, output, points, tracks, {0}, new, back, returned))
+        if args.tracker_check:
+            check = tracker_check(truth, grays, points)
+            row.update({"tracked_painted": check["painted"], "tracked_wrong": check["wrong"]})
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
     return rows
@@ -289,15 +328,19 @@ def fmt(v: float | None, pct: bool = False) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
+    checked = any("tracked_painted" in r for r in rows)
     print("| clip | input | gain hint | gain other | other/hint | new content | back | "
-          "persist random | persist plain | persist all | persist back |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "persist random | persist plain | persist all | persist back |"
+          + (" tracked point-frames | on a wrong color |" if checked else ""))
+    print("|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if checked else ""))
     for r in rows:
         ratio = r["gain_other"] / r["gain_hint"] if r["gain_hint"] else None
         print(f"| {r['clip']} | {r['input']} | {fmt(r['gain_hint'])} | {fmt(r['gain_other'])} "
               f"| {fmt(ratio, True)} | {fmt(r['gain_new'])} | {fmt(r.get('gain_back'))} "
               f"| {fmt(r['persist_random'], True)} | {fmt(r['persist_plain'], True)} "
-              f"| {fmt(r['persist_all'], True)} | {fmt(r.get('persist_back'), True)} |")
+              f"| {fmt(r['persist_all'], True)} | {fmt(r.get('persist_back'), True)} |"
+              + (f" {r['tracked_painted']} | {fmt(r['tracked_wrong'], True)} |"
+                 if "tracked_painted" in r else ""))
 
 
 def summary(rows: list[dict]) -> dict:
@@ -326,6 +369,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pan", nargs=2, type=Path, metavar=("CLIP_A", "CLIP_B"))
     parser.add_argument("--pan-back", nargs="+", type=Path, default=[], metavar="CLIP",
                         help="clips to pan away from the hinted part and back over")
+    parser.add_argument("--tracker-check", action="store_true",
+                        help="also track the hints alone and count painted points on the "
+                        "wrong color")
     parser.add_argument("--max-frames", type=int, default=40)
     parser.add_argument("--plain", type=int, default=5, help="hints on plain places")
     parser.add_argument("--strength", type=float, default=1.0)

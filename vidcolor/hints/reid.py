@@ -64,16 +64,17 @@ class Wanted:
     plain: np.ndarray
 
 
-def reidentify(frame: Appearance, wanted: Wanted, *, window: int, plain_std: float,
-               level_tolerance: float, level_floor: float, min_ncc: float
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def reidentify(frame: Appearance, wanted: Wanted, *, window: int, plain_max_std: float,
+               textured_min_std: float, level_tolerance: float, level_floor: float,
+               min_ncc: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Look for each wanted patch around its predicted place.
 
     Args:
         frame: the analysis view of the frame searched.
         wanted: the ghosts' predictions and hinted patches.
         window: side of the patch (odd), as on the hint frame.
-        plain_std: a place is plain when its ``std`` is at most this.
+        plain_max_std: a plain patch matches only where ``std`` is at most this,
+        textured_min_std: a textured one only where it is above this.
         level_tolerance: relative-brightness slack of a plain match, as a fraction of
             ``ref``,
         level_floor: plus this many gray levels.
@@ -103,7 +104,7 @@ def reidentify(frame: Appearance, wanted: Wanted, *, window: int, plain_std: flo
             level = frame.mean[top:bottom + 1, left:right + 1] / frame.level
             tol = level_tolerance * wanted.ref[i] + level_floor / frame.level
             err = np.abs(level - wanted.ref[i])
-            ok = (err <= tol) & (std <= plain_std)
+            ok = (err <= tol) & (std <= plain_max_std)
             score = np.zeros_like(err)  # every matching place is that surface: the nearest
         else:
             if wanted.patch.shape[1] != window * window:
@@ -115,7 +116,7 @@ def reidentify(frame: Appearance, wanted: Wanted, *, window: int, plain_std: flo
                 frame.smooth[top - half:bottom + half + 1, left - half:right + half + 1])
             score = cv2.matchTemplate(area, tpl, cv2.TM_CCOEFF_NORMED)
             score = np.nan_to_num(score, nan=-1.0, posinf=-1.0, neginf=-1.0)
-            ok = (score >= min_ncc) & (std > plain_std)
+            ok = (score >= min_ncc) & (std > textured_min_std)
         if not ok.any():
             continue
         # the best match, the nearest one among equal scores

@@ -416,8 +416,25 @@ def _advect(pts: _Points, flow: np.ndarray, ok: np.ndarray | None,
                 d[flat] = xy - np.stack([pts.u[flat], pts.v[flat]], axis=1)
         u2, v2 = pts.u + d[:, 0], pts.v + d[:, 1]
         if len(idx):
-            match = _place_matches(pts, idx, u2, v2, src, dst, rows, cols, plain, height,
-                                   width, options)
+            match, score = _place_matches(pts, idx, u2, v2, src, dst, rows, cols, plain,
+                                          height, width, options, with_score=True)
+            tex = np.flatnonzero(~plain[idx])
+            if len(tex):
+                # doubtful flow under a textured point is often wild: the picture's overall
+                # motion is a second guess, taken where its place matches better
+                j = idx[tex]
+                m = motion() if motion is not None else _global_motion(
+                    flow, ok if ok is not None else np.ones((height, width), bool), src,
+                    options)
+                xy = np.stack([pts.u[j], pts.v[j]], axis=1) @ m[:, :2].T + m[:, 2]
+                ug, vg = xy[:, 0].astype(np.float32), xy[:, 1].astype(np.float32)
+                mg, sg = _place_matches(pts, j, np.clip(ug, 0, width * (1 - 1e-6)),
+                                        np.clip(vg, 0, height * (1 - 1e-6)), src, dst, rows,
+                                        cols, plain, height, width, options, compact=True,
+                                        with_score=True)
+                better = mg & (~match[tex] | (sg > score[tex]))
+                u2[j[better]], v2[j[better]] = ug[better], vg[better]
+                match[tex[better]] = True
             second = np.flatnonzero(~match & plain[idx] & ok_here[idx])
             if len(second):
                 j = idx[second]
@@ -453,7 +470,8 @@ def _advect(pts: _Points, flow: np.ndarray, ok: np.ndarray | None,
     moved = _Points(u2.astype(np.float32), v2.astype(np.float32), pts.ab, pts.size, pts.origin,
                     strikes, pts.ref, pts.patch)
     # content that left the picture may come back; a plain surface that stopped matching
-    # may be seen again. A textured point judged occluded is not remembered.
+    # may be seen again. A textured point judged occluded is not remembered: its place is
+    # where something else now is, and faint texture has look-alikes near it
     ghost = ~keep & (views is not None) & (plain | ~inside) if options.reid_radius > 0 \
         else np.zeros(len(pts), bool)
     return moved.take(keep), moved.take(ghost)
@@ -462,16 +480,18 @@ def _advect(pts: _Points, flow: np.ndarray, ok: np.ndarray | None,
 def _place_matches(pts: _Points, idx: np.ndarray, u2: np.ndarray, v2: np.ndarray, src: _View,
                    dst: _View, rows: np.ndarray, cols: np.ndarray, plain: np.ndarray,
                    height: int, width: int, options: TrackOptions,
-                   compact: bool = False) -> np.ndarray:
-    """Whether points ``idx`` land on a matching place.
+                   compact: bool = False, with_score: bool = False
+                   ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Whether points ``idx`` land on a matching place (and the match scores).
 
     ``u2, v2`` are indexed like ``pts``, or like ``idx`` when ``compact``.
     """
     uu, vv = (u2, v2) if compact else (u2[idx], v2[idx])
     r2 = np.clip(np.floor(vv).astype(np.int64), 0, height - 1)
     c2 = np.clip(np.floor(uu).astype(np.int64), 0, width - 1)
-    return _matches(pts.take(idx), src, dst, rows[idx], cols[idx], r2, c2, plain[idx],
-                    options)[0]
+    match, score = _matches(pts.take(idx), src, dst, rows[idx], cols[idx], r2, c2,
+                            plain[idx], options)
+    return (match, score) if with_score else match
 
 
 def _global_motion(flow: np.ndarray, ok: np.ndarray, src: _View,
@@ -591,12 +611,13 @@ def _haunt(ghosts: _Points, dst: _View, height: int, width: int,
     short = min(height, width)
     radius = np.minimum(options.search + options.reid_growth * short * ghosts.lost,
                         options.reid_radius * short)
-    plain = ghosts.patch.std(axis=1) <= options.plain_std if ghosts.patch.shape[1] else \
-        np.ones(len(ghosts), bool)
+    plain = ghosts.patch.std(axis=1) <= options.plain_std if ghosts.patch.shape[1] \
+        else np.ones(len(ghosts), bool)
     u, v, found = reidentify(
         dst, Wanted(ghosts.u, ghosts.v, np.floor(radius).astype(np.int64), ghosts.patch,
                     ghosts.ref, plain),
-        window=options.window, plain_std=options.plain_std,
+        window=options.window, plain_max_std=options.plain_std,
+        textured_min_std=options.plain_std,
         level_tolerance=options.level_tolerance, level_floor=options.level_floor,
         min_ncc=options.reid_ncc)
     ghosts.u = np.where(found, u, ghosts.u).astype(np.float32)
