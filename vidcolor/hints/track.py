@@ -416,25 +416,8 @@ def _advect(pts: _Points, flow: np.ndarray, ok: np.ndarray | None,
                 d[flat] = xy - np.stack([pts.u[flat], pts.v[flat]], axis=1)
         u2, v2 = pts.u + d[:, 0], pts.v + d[:, 1]
         if len(idx):
-            match, score = _place_matches(pts, idx, u2, v2, src, dst, rows, cols, plain,
-                                          height, width, options, with_score=True)
-            tex = np.flatnonzero(~plain[idx])
-            if len(tex):
-                # doubtful flow under a textured point is often wild: the picture's overall
-                # motion is a second guess, taken where its place matches better
-                j = idx[tex]
-                m = motion() if motion is not None else _global_motion(
-                    flow, ok if ok is not None else np.ones((height, width), bool), src,
-                    options)
-                xy = np.stack([pts.u[j], pts.v[j]], axis=1) @ m[:, :2].T + m[:, 2]
-                ug, vg = xy[:, 0].astype(np.float32), xy[:, 1].astype(np.float32)
-                mg, sg = _place_matches(pts, j, np.clip(ug, 0, width * (1 - 1e-6)),
-                                        np.clip(vg, 0, height * (1 - 1e-6)), src, dst, rows,
-                                        cols, plain, height, width, options, compact=True,
-                                        with_score=True)
-                better = mg & (~match[tex] | (sg > score[tex]))
-                u2[j[better]], v2[j[better]] = ug[better], vg[better]
-                match[tex[better]] = True
+            match = _place_matches(pts, idx, u2, v2, src, dst, rows, cols, plain, height,
+                                   width, options)
             second = np.flatnonzero(~match & plain[idx] & ok_here[idx])
             if len(second):
                 j = idx[second]
@@ -480,18 +463,16 @@ def _advect(pts: _Points, flow: np.ndarray, ok: np.ndarray | None,
 def _place_matches(pts: _Points, idx: np.ndarray, u2: np.ndarray, v2: np.ndarray, src: _View,
                    dst: _View, rows: np.ndarray, cols: np.ndarray, plain: np.ndarray,
                    height: int, width: int, options: TrackOptions,
-                   compact: bool = False, with_score: bool = False
-                   ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Whether points ``idx`` land on a matching place (and the match scores).
+                   compact: bool = False) -> np.ndarray:
+    """Whether points ``idx`` land on a matching place.
 
     ``u2, v2`` are indexed like ``pts``, or like ``idx`` when ``compact``.
     """
     uu, vv = (u2, v2) if compact else (u2[idx], v2[idx])
     r2 = np.clip(np.floor(vv).astype(np.int64), 0, height - 1)
     c2 = np.clip(np.floor(uu).astype(np.int64), 0, width - 1)
-    match, score = _matches(pts.take(idx), src, dst, rows[idx], cols[idx], r2, c2,
-                            plain[idx], options)
-    return (match, score) if with_score else match
+    return _matches(pts.take(idx), src, dst, rows[idx], cols[idx], r2, c2, plain[idx],
+                    options)[0]
 
 
 def _global_motion(flow: np.ndarray, ok: np.ndarray, src: _View,
