@@ -636,10 +636,12 @@ def track_hints(
         options: tuning.
         luma: the shot's frames ``start .. stop - 1`` as ``(height, width)`` uint8 luma at
             the working resolution (a lazy sequence is fine: an item is read only when a
-            point under it is doubtful, and kept for one step), the frames the flows were
-            computed on. It is only looked at (smoothed copies decide whether a doubtful
-            point still sits on its content); without it, a point is dropped at the first
-            pair whose consistency mask is False under it.
+            point under it is doubtful or a lost point is looked for, and kept for one
+            step), the frames the flows were computed on. It is only looked at
+            (smoothed copies decide whether a doubtful point still sits on its content,
+            and where a lost point's content is seen again); without it, a point is
+            dropped at the first pair whose consistency mask is False under it, and a
+            lost point is not looked for again.
 
     Returns:
         ``stop - start`` :class:`FrameHints`, one per frame in order. A hint frame keeps
