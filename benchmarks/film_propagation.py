@@ -24,6 +24,16 @@ Protocol, per color clip (first ``--max-frames`` frames, one shot):
 * a **pan** case (``--pan A B``): a window slides from clip A onto clip B (placed side by
   side, each playing) and holds on B; hints only on frame 0 (all A). The frames fully on B
   are new content: their gain over gray must be >= 0.
+* a **pan-back** case (``--pan-back CLIP ...``): a window of 55% of the clip's width pans
+  right across the (playing) clip until the left 45%, hinted on frame 0, has left the
+  picture, holds, and pans back to where it started (1/10 of the frames hold, 3/10 pan
+  out, 2/10 hold away, 3/10 pan back, 1/10 hold back). Reported: the gain on the frames
+  held away (new content, the right 45%, which no hint describes: >= 0 dB), the gain on
+  the frames held back (the hinted content has returned), and the persistence of the hints
+  that left the picture, on the frames after they came back ("persist back"). Reference
+  tracks for it run on the whole uncropped clip, shifted by the known window offset; a
+  track that reaches the border of the whole clip (the clip's own camera moved it out) is
+  not scored from then on.
 
 Usage::
 
@@ -129,12 +139,18 @@ def reference_tracks(true_gray: list[np.ndarray], points: list[dict]) -> np.ndar
 
 def score(truth: list[np.ndarray], output: list[np.ndarray], points: list[dict],
           tracks: np.ndarray | None, hint_frames: set[int],
-          new_content: set[int] | None = None) -> dict:
-    """Gains against the true lightness, and persistence at the reference tracks."""
+          new_content: set[int] | None = None, back: set[int] | None = None,
+          returned: np.ndarray | None = None) -> dict:
+    """Gains against the true lightness, and persistence at the reference tracks.
+
+    ``back`` are frames whose gain is reported as ``gain_back``; ``returned[t, j]`` marks
+    the frames on which point ``j`` is back in view after having left it (its persistence
+    there is ``persist_back``).
+    """
     h, w = output[0].shape[:2]
     side = 5
-    gains: dict[str, list[float]] = {"hint": [], "other": [], "new": []}
-    held = {"random": [0, 0], "plain": [0, 0]}
+    gains: dict[str, list[float]] = {"hint": [], "other": [], "new": [], "back": []}
+    held = {"random": [0, 0], "plain": [0, 0], "back": [0, 0]}
     hint_ab = np.array([p["ab"] for p in points], np.float32)
     for t, (true_rgb, out_rgb) in enumerate(zip(truth, output, strict=True)):
         true_rgb = true_rgb[:h, :w]
@@ -147,6 +163,8 @@ def score(truth: list[np.ndarray], output: list[np.ndarray], points: list[dict],
         gains[group].append(gain)
         if new_content is not None and t in new_content:
             gains["new"].append(gain)
+        if back is not None and t in back:
+            gains["back"].append(gain)
         if tracks is None or t in hint_frames:
             continue
         for j, p in enumerate(points):
@@ -155,9 +173,12 @@ def score(truth: list[np.ndarray], output: list[np.ndarray], points: list[dict],
                 continue
             if np.linalg.norm(patch_ab(true_lab, x, y, side) - hint_ab[j]) > HOLD:
                 continue  # the hinted content is not (or no longer) there
+            ok = np.linalg.norm(patch_ab(out_lab, x, y, side) - hint_ab[j]) <= HOLD
             held[p["kind"]][1] += 1
-            if np.linalg.norm(patch_ab(out_lab, x, y, side) - hint_ab[j]) <= HOLD:
-                held[p["kind"]][0] += 1
+            held[p["kind"]][0] += int(ok)
+            if returned is not None and returned[t, j]:
+                held["back"][1] += 1
+                held["back"][0] += int(ok)
 
     def mean(v: list[float]) -> float | None:
         return float(np.mean(v)) if v else None
@@ -166,6 +187,8 @@ def score(truth: list[np.ndarray], output: list[np.ndarray], points: list[dict],
     for kind, (ok, total) in held.items():
         res[f"persist_{kind}"] = ok / total if total else None
         res[f"visible_{kind}"] = total
+    if returned is None:
+        del res["persist_back"], res["visible_back"]
     ok = held["random"][0] + held["plain"][0]
     total = held["random"][1] + held["plain"][1]
     res["persist_all"] = ok / total if total else None
@@ -188,15 +211,97 @@ def pan_clip(a: list[np.ndarray], b: list[np.ndarray], n: int) -> tuple[list, se
     return frames, new
 
 
+def tracker_check(truth: list[np.ndarray], grays: list[np.ndarray],
+                  points: list[dict]) -> dict:
+    """The tracker alone, strictly: how often a painted hint lands on the wrong color.
+
+    The hints are tracked as a run tracks them (``vidcolor.run.shot``: the pipeline's
+    flows, masks and analysis luma at the working resolution); every tracked point on a
+    frame after the hint frame is a painted point-frame, and it is *wrong* where the true
+    ab there (5x5 mean, full resolution) is more than 12 from the hint's.
+    """
+    from vidcolor.hints.format import FrameHints, HintPoint
+    from vidcolor.options import ModelOptions
+    from vidcolor.run.plan import ShotHints
+    from vidcolor.run.shot import compute_shot_flows, track_shot_hints
+    from vidcolor.run.stream import to_working
+    from vidcolor.temporal.shots import Shot
+
+    small = [to_working(g, ModelOptions.working_size) for g in grays]
+    shot = Shot(0, len(small))
+    pairs = list(compute_shot_flows(lambda i: small[i], shot))
+    hint = FrameHints(0, points=tuple(HintPoint(p["x"], p["y"], tuple(p["ab"]), p["size"])
+                                      for p in points))
+    tracked = track_shot_hints(shot, lambda k: pairs[k], ShotHints(frames={0: hint}),
+                               small[0].shape, lambda i: small[i])
+    h, w = grays[0].shape
+    painted = wrong = 0
+    for t, frame in tracked.items():
+        if t == 0:
+            continue
+        lab = rgb_to_lab(truth[t][:h, :w])
+        for p in frame.points:
+            painted += 1
+            true_ab = patch_ab(lab, p.x * w, p.y * h, 5)
+            wrong += int(np.linalg.norm(true_ab - np.asarray(p.ab)) > HOLD)
+    return {"painted": painted, "wrong": wrong / painted if painted else None}
+
+
+def pan_back_offsets(n: int, travel: int) -> np.ndarray:
+    """Window offsets (px) of the pan-back case: hold, out, hold away, back, hold."""
+    hold, pan = max(1, n // 10), max(1, 3 * n // 10)
+    away = n - 2 * hold - 2 * pan
+    ramp = np.linspace(0, 1, pan + 2)[1:-1]
+    phase = np.concatenate([np.zeros(hold), ramp, np.ones(away), ramp[::-1], np.zeros(hold)])
+    return np.round(phase * travel).astype(np.int64)
+
+
+def pan_back_clip(frames: list[np.ndarray], points: list[dict]) -> dict:
+    """The pan-back case of a clip: cropped frames, reference tracks, frame groups."""
+    h, w = frames[0].shape[:2]
+    width = int(round(0.55 * w)) // 2 * 2
+    travel = w - width
+    off = pan_back_offsets(len(frames), travel)
+    crops = [np.ascontiguousarray(f[:, o:o + width]) for f, o in zip(frames, off, strict=True)]
+    full = reference_tracks([to_gray(f) for f in frames], points)
+    # a track that reached the border of the whole clip is lost for good (the flow there
+    # is undetermined): not scored from then on
+    edge = (full[..., 0] < 4) | (full[..., 0] > w - 4) | (full[..., 1] < 4) \
+        | (full[..., 1] > h - 4)
+    full[np.maximum.accumulate(edge, axis=0)] = np.nan
+    tracks = full.copy()
+    tracks[:, :, 0] -= off[:, None]
+    inside = (tracks[..., 0] >= 0) & (tracks[..., 0] < width) & (tracks[..., 1] >= 0) \
+        & (tracks[..., 1] < h)
+    left = np.maximum.accumulate(~inside, axis=0)  # has been out of the picture
+    returned = left & inside
+    away = {t for t in range(len(frames)) if off[t] == travel}
+    last = max(away)
+    back = {t for t in range(last + 1, len(frames)) if off[t] == 0}
+    return {"frames": crops, "tracks": tracks, "away": away, "back": back,
+            "returned": returned}
+
+
 def run(colorizer, name: str, truth: list[np.ndarray], args, new: set[int] | None = None,
-        tracks_needed: bool = True) -> list[dict]:
+        tracks_needed: bool = True, pan_back: bool = False) -> list[dict]:
     rng = np.random.default_rng(args.seed)
-    true_gray = [to_gray(f) for f in truth]
     lab0 = rgb_to_lab(truth[0])
-    points = random_points(lab0, rng, POINTS) + plain_points(lab0, true_gray[0], args.plain)
+    back = returned = None
+    if pan_back:
+        # hints on the first window only (what frame 0 shows), tracks on the whole clip
+        width = int(round(0.55 * truth[0].shape[1])) // 2 * 2
+        points = random_points(lab0[:, :width], rng, POINTS) + plain_points(
+            lab0[:, :width], to_gray(truth[0])[:, :width], args.plain)
+        case = pan_back_clip(truth, points)
+        truth, tracks = case["frames"], case["tracks"]
+        new, back, returned = case["away"], case["back"], case["returned"]
+    true_gray = [to_gray(f) for f in truth]
+    if not pan_back:
+        points = random_points(lab0, rng, POINTS) + plain_points(lab0, true_gray[0],
+                                                                 args.plain)
+        tracks = reference_tracks(true_gray, points) if tracks_needed else None
     doc = {"version": 1, "frame": 0,
            "points": [{k: p[k] for k in ("x", "y", "ab", "size")} for p in points]}
-    tracks = reference_tracks(true_gray, points) if tracks_needed else None
     rows = []
     for version in ("clean", "film"):
         grays = true_gray if version == "clean" else degrade_frames(
@@ -207,7 +312,10 @@ def run(colorizer, name: str, truth: list[np.ndarray], args, new: set[int] | Non
         seconds = time.perf_counter() - started
         row = {"clip": name, "input": version, "frames": len(output),
                "seconds": round(seconds, 1)}
-        row.update(score(truth, output, points, tracks, {0}, new))
+        row.update(score(truth, output, points, tracks, {0}, new, back, returned))
+        if args.tracker_check:
+            check = tracker_check(truth, grays, points)
+            row.update({"tracked_painted": check["painted"], "tracked_wrong": check["wrong"]})
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
     return rows
@@ -220,20 +328,26 @@ def fmt(v: float | None, pct: bool = False) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    print("| clip | input | gain hint | gain other | other/hint | new content | "
-          "persist random | persist plain | persist all |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    checked = any("tracked_painted" in r for r in rows)
+    print("| clip | input | gain hint | gain other | other/hint | new content | back | "
+          "persist random | persist plain | persist all | persist back |"
+          + (" tracked point-frames | on a wrong color |" if checked else ""))
+    print("|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if checked else ""))
     for r in rows:
         ratio = r["gain_other"] / r["gain_hint"] if r["gain_hint"] else None
         print(f"| {r['clip']} | {r['input']} | {fmt(r['gain_hint'])} | {fmt(r['gain_other'])} "
-              f"| {fmt(ratio, True)} | {fmt(r['gain_new'])} | {fmt(r['persist_random'], True)} "
-              f"| {fmt(r['persist_plain'], True)} | {fmt(r['persist_all'], True)} |")
+              f"| {fmt(ratio, True)} | {fmt(r['gain_new'])} | {fmt(r.get('gain_back'))} "
+              f"| {fmt(r['persist_random'], True)} | {fmt(r['persist_plain'], True)} "
+              f"| {fmt(r['persist_all'], True)} | {fmt(r.get('persist_back'), True)} |"
+              + (f" {r['tracked_painted']} | {fmt(r['tracked_wrong'], True)} |"
+                 if "tracked_painted" in r else ""))
 
 
 def summary(rows: list[dict]) -> dict:
     out: dict = {}
     for version in ("clean", "film"):
-        single = [r for r in rows if r["input"] == version and r["clip"] != "pan"]
+        single = [r for r in rows if r["input"] == version and r["clip"] != "pan"
+                  and not r["clip"].startswith("pan-back")]
         if single:
             hint = float(np.mean([r["gain_hint"] for r in single]))
             other = float(np.mean([r["gain_other"] for r in single]))
@@ -253,6 +367,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("clips", nargs="*", type=Path)
     parser.add_argument("--pan", nargs=2, type=Path, metavar=("CLIP_A", "CLIP_B"))
+    parser.add_argument("--pan-back", nargs="+", type=Path, default=[], metavar="CLIP",
+                        help="clips to pan away from the hinted part and back over")
+    parser.add_argument("--tracker-check", action="store_true",
+                        help="also track the hints alone and count painted points on the "
+                        "wrong color")
     parser.add_argument("--max-frames", type=int, default=40)
     parser.add_argument("--plain", type=int, default=5, help="hints on plain places")
     parser.add_argument("--strength", type=float, default=1.0)
@@ -276,6 +395,9 @@ def main(argv: list[str] | None = None) -> int:
         b, _ = read_frames(args.pan[1], args.max_frames)
         frames, new = pan_clip(a, b, min(len(a), len(b)))
         rows += run(colorizer, "pan", frames, args, new, tracks_needed=True)
+    for path in args.pan_back:
+        truth, _ = read_frames(path, args.max_frames)
+        rows += run(colorizer, f"pan-back {path.stem}", truth, args, pan_back=True)
     print_table(rows)
     summ = summary(rows)
     print(json.dumps(summ, indent=1))

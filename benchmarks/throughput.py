@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/throughput.py CLIP [--weights NAME|PATH] [--device cpu|cuda]
         [--batch-size N] [--frames N] [--rss-clip CLIP2] [--json OUT] [--codec prores]
+        [--hints N] [--skip-model] [--skip-rss] [--skip-upsample]
 
 In one run, on CLIP:
 
@@ -12,7 +13,8 @@ In one run, on CLIP:
 2. **model alone**: ``HintColorizer.predict_ab`` on the clip's working-resolution
    lightness, batch after batch, nothing else;
 3. **end to end**: ``vidcolor.run.run_video`` (analysis, flow, tracking, network,
-   temporal smoothing, compose, encode);
+   temporal smoothing, compose, encode); ``--hints N`` puts N point hints on frame 0 so
+   that hint tracking runs too (without hints there is nothing to track);
 
 and the ratios of the three fps. Then **peak RSS**: a 10 s and a 60 s clip of the same
 content are made by looping the clip (``--rss-clip`` picks another, smaller clip for this
@@ -128,16 +130,30 @@ def output_suffix(clip: Path, codec: str | None) -> str:
     return clip.suffix if clip.suffix in (".mp4", ".mkv") else ".mkv"
 
 
+def first_frame_hints(count: int, seed: int = 0) -> dict:
+    """``count`` point hints on frame 0 (seeded places and colors), so tracking runs."""
+    from vidcolor.hints.format import FrameHints, HintPoint
+
+    rng = np.random.default_rng(seed)
+    points = tuple(HintPoint(float(x), float(y), (float(a), float(b)), 0.0125)
+                   for x, y, a, b in zip(rng.uniform(0.02, 0.98, count),
+                                         rng.uniform(0.02, 0.98, count),
+                                         rng.uniform(-30, 30, count),
+                                         rng.uniform(-30, 30, count), strict=True))
+    return {0: FrameHints(0, points=points)} if count else {}
+
+
 def end_to_end(clip: Path, out_dir: Path, weights: str, device: str,
-               batch_size: int, codec: str | None = None, chroma: str | None = None) -> dict:
-    """A full pipeline run; its report as a dict."""
+               batch_size: int, codec: str | None = None, chroma: str | None = None,
+               hints: int = 0) -> dict:
+    """A full pipeline run (``hints`` point hints on frame 0); its report as a dict."""
     from vidcolor import api
     from vidcolor.run import run_video
 
     options = api.build_options(weights=weights, device=device, batch_size=batch_size,
                                 overwrite=True, codec=codec, chroma=chroma)
     dst = out_dir / f"e2e{output_suffix(clip, codec)}"
-    return run_video(clip, dst, None, options).to_dict()
+    return run_video(clip, dst, first_frame_hints(hints) or None, options).to_dict()
 
 
 def loop_clip(clip: Path, dst: Path, seconds: float) -> Path:
@@ -206,6 +222,10 @@ def main() -> int:
     parser.add_argument("--chroma", default=None, choices=("420", "422", "444"),
                         help="output subsampling (default: the source's; RGB scans 444)")
     parser.add_argument("--skip-upsample", action="store_true")
+    parser.add_argument("--hints", type=int, default=0,
+                        help="point hints on frame 0 of the end-to-end run (tracking runs)")
+    parser.add_argument("--skip-model", action="store_true",
+                        help="skip the transcode and model-alone measurements")
     args = parser.parse_args()
 
     import torch
@@ -216,11 +236,16 @@ def main() -> int:
                      "load_avg_start": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="vidcolor-bench-") as tmp:
         out = Path(tmp)
-        fps_t, n_t = transcode_fps(args.clip, out, args.frames, args.codec, args.chroma)
-        print(f"transcode only : {fps_t:7.2f} fps ({n_t} frames)")
-        fps_m, n_m, shape = model_fps(args.clip, args.weights, args.device, args.batch_size,
-                                      args.frames)
-        print(f"model alone    : {fps_m:7.2f} fps ({n_m} frames at {shape[1]}x{shape[0]})")
+        if args.skip_model:
+            fps_t = fps_m = float("nan")
+            shape = (0, 0)
+        else:
+            fps_t, n_t = transcode_fps(args.clip, out, args.frames, args.codec,
+                                     args.chroma)
+            print(f"transcode only : {fps_t:7.2f} fps ({n_t} frames)")
+            fps_m, n_m, shape = model_fps(args.clip, args.weights, args.device,
+                                          args.batch_size, args.frames)
+            print(f"model alone    : {fps_m:7.2f} fps ({n_m} frames at {shape[1]}x{shape[0]})")
         sizes = () if args.skip_upsample else (("720p", (1280, 720)), ("1080p", (1920, 1080)))
         for label, (w, h) in sizes:
             ms = compose_backends(w, h)
@@ -228,7 +253,7 @@ def main() -> int:
                   f"kornia (cpu) {ms['kornia']:.1f} ms per frame")
             results[f"upsample_{label}_ms"] = ms
         report = end_to_end(args.clip, out, args.weights, args.device, args.batch_size,
-                            args.codec, args.chroma)
+                            args.codec, args.chroma, args.hints)
         fps_e = report["fps"]
         print(f"end to end     : {fps_e:7.2f} fps ({report['frames']} frames, "
               f"{report['shots']} shots)")

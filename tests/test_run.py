@@ -511,3 +511,53 @@ def test_reference_points_at_a_hint_frame_join_its_own_points():
     for index in range(3):
         abs_ = sorted(p.ab for p in tracked[index].points)
         assert abs_ == [(-30.0, 10.0), (40.0, 20.0)]
+
+
+class HintCopier:
+    """A stand-in network: a hint's color where a hint is, neutral everywhere else."""
+
+    def predict_ab(self, lightness, hint_ab, hint_mask):
+        return hint_ab * (hint_mask[..., None] > 0)
+
+
+def test_content_that_comes_back_gets_its_hint_color_and_new_content_stays_gray(monkeypatch):
+    """A camera pans from the hinted left half of a scene to its right half and back: the
+    hinted sky is blue again once it is back (the run re-identifies it), and the right half
+    (new content no hint was on) stays gray throughout."""
+    import cv2
+
+    from vidcolor.color import rgb_to_lab
+    from vidcolor.hints.format import FrameHints, HintPoint
+    from vidcolor.options import TemporalOptions
+
+    h, w, speed = 64, 96, 6
+    rng = np.random.default_rng(5)
+    ground = cv2.GaussianBlur(rng.random((h, 2 * w)).astype(np.float32) * 160 + 20, (0, 0),
+                              1.5)
+    scene = ground.copy()
+    scene[: 2 * h // 3, :w] = 170.0  # the hinted sky
+    scene[: 2 * h // 3, w:] = 90.0  # a darker wall: new content
+    offsets = [0, 0, *range(0, w + 1, speed), w, w, *range(w, -1, -speed), 0, 0]
+    frames = [np.ascontiguousarray(scene[:, o:o + w]).astype(np.uint8) for o in offsets]
+    shots = []
+    real = stream.colorize_shot
+    monkeypatch.setattr(stream, "colorize_shot",
+                        lambda shot, *a, **k: (shots.append(shot), real(shot, *a, **k))[1])
+    blue = (-5.0, -30.0)
+    hint = FrameHints(0, points=(HintPoint(12.5 / w, 12.5 / h, blue, 0.1),))
+    options = RunOptions(model=ModelOptions(working_size=h),
+                         temporal=TemporalOptions(enabled=False))
+    out = list(stream.colorize_gray_stream(iter(frames), {0: hint}, run.ChromaModel(HintCopier()),
+                                           options))
+    assert len(out) == len(frames) and [(s.start, s.stop) for s in shots] == [(0, len(frames))]
+    for t, (frame, o) in enumerate(zip(out, offsets, strict=True)):
+        ab = rgb_to_lab(frame)[..., 1:]
+        new = ab[:, w - o:]  # the part of the picture showing the right half
+        assert not new.size or np.abs(new).max() < 3, t
+    sky_at = [t for t, o in enumerate(offsets) if 12.5 - o < 0]
+    assert sky_at  # the sky did leave the picture
+    first, last = (rgb_to_lab(out[i])[10:15, 10:15, 1:].mean(axis=(0, 1)) for i in (0, -1))
+    assert first[1] < -10  # blue on the hint frame (softened by the upsampling)
+    assert np.linalg.norm(last - first) < 3  # and as blue again once the sky is back
+    assert all(np.abs(rgb_to_lab(out[t])[..., 1:]).max() < 3 for t, o in enumerate(offsets)
+               if o == w)  # nothing but new content in view: all gray

@@ -284,3 +284,56 @@ def test_luma_of_the_wrong_count_or_shape_raises():
     with pytest.raises(HintError, match="luma"):
         track_hints(0, 5, {0: HINT}, constant(0, 0, 5), H, W,
                     luma=[np.zeros((H, W), np.uint8)] * 4)
+
+
+def pan_away_and_back(h: int, w: int, speed: int, rng: np.random.Generator,
+                      grain: float) -> tuple[list[np.ndarray], list[int]]:
+    """A window of ``w`` px panning over a 2w-wide scene to its right half and back.
+
+    Left half: bright plain sky over textured ground. Right half (new content): a darker
+    plain wall over other texture. Returns the frames and each frame's window offset.
+    """
+    scene = np.concatenate([plain_scene(h, w), plain_scene(h, w)], axis=1)
+    other = cv2.GaussianBlur(rng.random((h, w)).astype(np.float32) * 160 + 20, (0, 0), 1.5)
+    scene[: h * 2 // 3, w:] = 90.0
+    scene[h * 2 // 3:, w:] = other[h * 2 // 3:]
+    out_ = list(range(0, w + 1, speed))
+    offsets = [0, 0, *out_, w, w, w, *out_[::-1], 0, 0]
+    frames = [grainy(scene[:, o:o + w], rng, grain) if grain else
+              np.clip(scene[:, o:o + w], 0, 255).astype(np.uint8) for o in offsets]
+    return frames, offsets
+
+
+@pytest.mark.parametrize("grain", [0.0, 6.0])
+def test_hinted_content_that_leaves_and_comes_back_gets_its_hint_back(grain):
+    """Sky and ground hinted near the left edge leave the picture as the camera pans right
+    and re-enter as it pans back: they are painted again at their places (re-identified),
+    and the new content seen in between (a darker wall, other ground) gets no hint."""
+    h, w = 64, 96
+    frames, offsets = pan_away_and_back(h, w, 6, np.random.default_rng(7), grain)
+    sky, ground = (-5.0, -30.0), (5.0, 25.0)
+    hint = FrameHints(0, points=(HintPoint(10.5 / w, 12.5 / h, sky, 0.05),
+                                 HintPoint(14.5 / w, 54.5 / h, ground, 0.05)))
+    out = track_hints(0, len(frames), {0: hint}, dis_flows(frames), h, w, luma=frames)
+    left_at = {}
+    for t, (f, o) in enumerate(zip(out, offsets, strict=True)):
+        for p in f.points:
+            x = p.x * w + o  # scene coordinates
+            assert x < w, (t, p)  # never on the new content (the right half of the scene)
+        ab, mask = rasterize_hints(f, h, w)
+        assert not mask[:, max(0, w - o):].any(), t  # the new content stays unhinted
+        for ab_, (x0, _y0) in ((sky, (10.5, 12.5)), (ground, (14.5, 54.5))):
+            if x0 - o < 0:
+                left_at.setdefault(ab_, t)
+    assert set(left_at) == {sky, ground}  # both did leave the picture
+    final = out[-1]  # the camera is back where it started
+    # the textured ground is found at its place; on the plain sky any place is the sky,
+    # so the sky hint is where the camera's integrated motion puts it, on the sky
+    for ab_, (x0, y0), slack in ((sky, (10.5, 12.5), 8), (ground, (14.5, 54.5), 3)):
+        mine = [p for p in final.points if p.ab == ab_]
+        assert len(mine) == 1, ab_
+        assert abs(mine[0].x * w - x0) < slack and abs(mine[0].y * h - y0) < slack
+    assert [p.y * h < h * 2 / 3 - 4 for p in final.points if p.ab == sky] == [True]
+    # back on every frame from two frames after its place is inside the picture again
+    back = [t for t, o in enumerate(offsets) if t > left_at[sky] and 10.5 - o >= 6]
+    assert all(any(p.ab == sky for p in out[t].points) for t in back[2:])

@@ -27,12 +27,22 @@ How it works (user-level description in ``docs/HINTS.md``):
     relative to the frame's mean (flicker cancels) and is still plain. Otherwise it is
     re-acquired at the best such place within ``TrackOptions.search`` pixels; where none
     is, it gets a strike and is not painted on that frame, and ``max_strikes`` strikes in
-    a row drop it for good (content that is covered or replaced stays unlike it; a dust
-    speck or a scratch lasts a frame).
+    a row lose it (content that is covered or replaced stays unlike it; a dust speck or a
+    scratch lasts a frame).
+
+  A point whose centre leaves the picture, and a plain point that struck out within
+  ``reid_radius`` of the picture's edge (on its way out), are not forgotten: they become
+  *ghosts* that move with the picture's overall motion (outside the picture too) and are
+  looked for again near their predicted place, by their hinted patch (``hints.reid``),
+  within a radius that grows with the time they were lost. One found on ``reid_confirm``
+  frames in a row is tracked and painted again from there: content that a handheld camera
+  shook out of the picture, or that a pan left and came back to, gets its hint back; new
+  content is never looked at, since no ghost is predicted there. A plain point that
+  struck out in the interior (covered) and a textured point judged occluded are dropped
+  for good (a look-alike near their place is weak evidence).
 
   Without ``luma`` there is no appearance to decide from, and a point is dropped at the
-  first pair whose mask is False under it. A point whose centre leaves the picture is
-  dropped.
+  first pair whose mask is False under it, or when its centre leaves the picture.
 * When a sweep reaches another hint frame, carried points that fall on that frame's own
   hints (within ``override_radius`` of a point patch or scribble pixel) are dropped: the
   new hint frame overrides stale hints near it. Points elsewhere carry on.
@@ -54,6 +64,7 @@ import numpy as np
 from vidcolor.errors import HintError
 from vidcolor.hints.format import FrameHints, HintPoint
 from vidcolor.hints.rasterize import patch_bounds, scribble_to_ab
+from vidcolor.hints.reid import Appearance, Wanted, reidentify
 
 
 @dataclass(frozen=True)
@@ -80,7 +91,16 @@ class TrackOptions:
         min_ncc_hint: and with the hinted patch on the hint frame at least this.
         search: radius of the re-acquisition search around the predicted place.
         max_strikes: consecutive frames on which a point matches nowhere near before it
-            is dropped for good (a struck point is not painted).
+            is lost (a struck point is not painted).
+        reid_radius: largest radius, as a fraction of the shorter side, around its
+            predicted place within which a lost point's hinted patch is looked for
+            (``hints.reid``); 0 turns re-identification off.
+        reid_growth: the radius grows by this fraction of the shorter side per frame the
+            point has been lost (from ``search``), as the overall motion's error adds up.
+        reid_ncc: correlation with the hinted patch a textured lost point needs to be
+            re-identified.
+        reid_confirm: consecutive frames a lost point must be found on before it is
+            painted again (a look-alike for one frame, a dust speck, does not count).
     """
 
     override_radius: float = 0.04
@@ -94,6 +114,10 @@ class TrackOptions:
     min_ncc_hint: float = 0.5
     search: int = 3
     max_strikes: int = 3
+    reid_radius: float = 0.05
+    reid_growth: float = 0.002
+    reid_ncc: float = 0.8
+    reid_confirm: int = 2
 
 
 @dataclass(frozen=True)
@@ -134,12 +158,18 @@ class _Points:
     strikes: np.ndarray  # int64 consecutive frames matching nowhere near
     ref: np.ndarray | None = None  # float32 brightness / frame mean on the hint frame
     patch: np.ndarray | None = None  # (N, K) float32 smoothed luma patch on the hint frame
+    lost: np.ndarray | None = None  # int64 frames since a ghost was lost (0 = tracked)
+    seen: np.ndarray | None = None  # int64 consecutive frames a ghost was found on
 
     def __post_init__(self) -> None:
         if self.ref is None:
             self.ref = np.full(len(self.u), np.nan, np.float32)
         if self.patch is None:
             self.patch = np.zeros((len(self.u), 0), np.float32)
+        if self.lost is None:
+            self.lost = np.zeros(len(self.u), np.int64)
+        if self.seen is None:
+            self.seen = np.zeros(len(self.u), np.int64)
 
     @staticmethod
     def empty() -> _Points:
@@ -151,9 +181,7 @@ class _Points:
         return len(self.u)
 
     def take(self, keep: np.ndarray) -> _Points:
-        return _Points(self.u[keep], self.v[keep], self.ab[keep], self.size[keep],
-                       self.origin[keep], self.strikes[keep], self.ref[keep],
-                       self.patch[keep])
+        return _Points(*(a[keep] for a in self.fields()))
 
     def concat(self, other: _Points) -> _Points:
         if len(other) == 0:
@@ -165,7 +193,7 @@ class _Points:
 
     def fields(self) -> tuple[np.ndarray, ...]:
         return (self.u, self.v, self.ab, self.size, self.origin, self.strikes, self.ref,
-                self.patch)
+                self.patch, self.lost, self.seen)
 
 
 def _sample(field: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -243,13 +271,8 @@ def scribble_as_points(hints: FrameHints, height: int, width: int,
 
 
 @dataclass(frozen=True)
-class _View:
+class _View(Appearance):
     """The analysis copy of one frame's luma (smoothed; never the output's luma)."""
-
-    smooth: np.ndarray  # (H, W) float32, Gaussian-smoothed luma
-    mean: np.ndarray  # (H, W) float32, box mean of ``smooth`` over the window
-    std: np.ndarray  # (H, W) float32, box standard deviation of ``smooth``
-    level: float  # mean of the frame
 
     @staticmethod
     def of(gray: np.ndarray, options: TrackOptions) -> _View:
@@ -340,8 +363,14 @@ def _reacquire(pts: _Points, src: _View, dst: _View, rows: np.ndarray, cols: np.
 
 def _advect(pts: _Points, flow: np.ndarray, ok: np.ndarray | None,
             views: Callable[[], tuple[_View, _View]] | None, height: int, width: int,
-            options: TrackOptions) -> _Points:
+            options: TrackOptions, motion: Callable[[], np.ndarray] | None = None
+            ) -> tuple[_Points, _Points]:
     """Move points along ``flow`` from frame ``src`` to frame ``dst``.
+
+    Returns ``(kept, lost)``. ``lost`` are the points to remember as ghosts (module
+    docstring), at their predicted places: with views, every point whose centre left the
+    picture and the plain points that struck out near its edge. ``motion()`` is the pair's overall
+    motion (:func:`_global_motion`), when already known.
 
     Where ``ok`` (the pair's consistency mask on the source grid) is True under a point,
     the flow is followed. Where it is False, the point moves by the median flow around it
@@ -352,7 +381,7 @@ def _advect(pts: _Points, flow: np.ndarray, ok: np.ndarray | None,
     the picture are dropped.
     """
     if len(pts) == 0:
-        return pts
+        return pts, pts
     _check_field(flow, (height, width, 2), "flow")
     rows, cols = _pixels(pts, height, width)
     d = _sample(flow, pts.u, pts.v)
@@ -363,6 +392,7 @@ def _advect(pts: _Points, flow: np.ndarray, ok: np.ndarray | None,
         ok = np.asarray(ok, bool)
         ok_here = ok[rows, cols]
     strikes = np.zeros(len(pts), np.int64)
+    plain = np.zeros(len(pts), bool)
     if views is None:
         u2, v2 = pts.u + d[:, 0], pts.v + d[:, 1]
         strikes[~ok_here] = options.max_strikes  # nothing to decide from: drop
@@ -381,7 +411,8 @@ def _advect(pts: _Points, flow: np.ndarray, ok: np.ndarray | None,
             if len(flat):
                 # undetermined flow on a plain surface: it moves with the picture's overall
                 # motion, or failing that with the flow where the flow is consistent
-                m = _global_motion(flow, ok_all, src, options)
+                m = motion() if motion is not None else _global_motion(flow, ok_all, src,
+                                                                         options)
                 xy = np.stack([pts.u[flat], pts.v[flat]], axis=1) @ m[:, :2].T + m[:, 2]
                 d[flat] = xy - np.stack([pts.u[flat], pts.v[flat]], axis=1)
         u2, v2 = pts.u + d[:, 0], pts.v + d[:, 1]
@@ -422,7 +453,16 @@ def _advect(pts: _Points, flow: np.ndarray, ok: np.ndarray | None,
     keep = inside & (strikes < options.max_strikes)
     moved = _Points(u2.astype(np.float32), v2.astype(np.float32), pts.ab, pts.size, pts.origin,
                     strikes, pts.ref, pts.patch)
-    return moved.take(keep)
+    # content that left the picture may come back. A plain point that stopped matching
+    # near the picture's edge is taken to be leaving too (the gate's edge and vignetting
+    # change its look first); in the interior it was covered, and a plain look-alike near
+    # its place is weak evidence (measured: bmx-trees film -0.17 dB when those were looked
+    # for too). A textured point judged occluded is not remembered either
+    margin = options.reid_radius * min(height, width)
+    edge = np.minimum(np.minimum(u2, width - u2), np.minimum(v2, height - v2)) < margin
+    ghost = ~keep & (views is not None) & (~inside | (plain & edge)) \
+        if options.reid_radius > 0 else np.zeros(len(pts), bool)
+    return moved.take(keep), moved.take(ghost)
 
 
 def _place_matches(pts: _Points, idx: np.ndarray, u2: np.ndarray, v2: np.ndarray, src: _View,
@@ -498,18 +538,83 @@ def _sweep(order: Sequence[int], hints: Mapping[int, FrameHints], own: Mapping[i
     """Carry points along ``order`` (ascending = forwards). Returns arrivals per frame."""
     arrivals: dict[int, _Points] = {}
     carried = _Points.empty()
+    ghosts = _Points.empty()  # lost points, moved with the picture, looked for again
     for k, t in enumerate(order):
         if t in hints:
             if len(carried):
                 rows, cols = _pixels(carried, height, width)
                 carried = carried.take(~covers[t][rows, cols])
+            if len(ghosts):
+                rows, cols = _pixels(ghosts, height, width)
+                inside = (ghosts.u >= 0) & (ghosts.u < width) & (ghosts.v >= 0) & \
+                    (ghosts.v < height)
+                ghosts = ghosts.take(~(inside & covers[t][rows, cols]))
             arrivals[t] = carried.take(carried.strikes == 0)
             carried = carried.concat(own[t])
         else:
             arrivals[t] = carried.take(carried.strikes == 0)  # a struck point is not painted
         if k + 1 < len(order):
-            carried = step_flow(t, carried)
+            carried, ghosts = step_flow(t, carried, ghosts)
     return arrivals
+
+
+def _step(carried: _Points, ghosts: _Points, flow: np.ndarray, ok: np.ndarray | None,
+          views: Callable[[], tuple[_View, _View]] | None, height: int, width: int,
+          options: TrackOptions) -> tuple[_Points, _Points]:
+    """One frame pair: carry the tracked points, move the ghosts, re-identify ghosts."""
+    if views is None:
+        return _advect(carried, flow, ok, None, height, width, options)[0], ghosts
+    cache: list[np.ndarray] = []
+
+    def motion() -> np.ndarray:
+        if not cache:
+            src = views()[0]
+            ok_all = np.ones((height, width), bool) if ok is None else np.asarray(ok, bool)
+            cache.append(_global_motion(flow, ok_all, src, options))
+        return cache[0]
+
+    kept, lost = _advect(carried, flow, ok, views, height, width, options, motion)
+    if len(ghosts):
+        _check_field(flow, (height, width, 2), "flow")
+        m = motion()
+        xy = np.stack([ghosts.u, ghosts.v], axis=1) @ m[:, :2].T + m[:, 2]
+        ghosts.u, ghosts.v = xy[:, 0].astype(np.float32), xy[:, 1].astype(np.float32)
+    ghosts = ghosts.concat(lost)
+    if len(ghosts) == 0:
+        return kept, ghosts
+    ghosts.lost = ghosts.lost + 1
+    revived, ghosts = _haunt(ghosts, views()[1], height, width, options)
+    return kept.concat(revived), ghosts
+
+
+def _haunt(ghosts: _Points, dst: _View, height: int, width: int,
+           options: TrackOptions) -> tuple[_Points, _Points]:
+    """Look for the ghosts' hinted patches near their predicted places on ``dst``.
+
+    Returns ``(revived, ghosts)``: the points found on ``reid_confirm`` frames in a row
+    (tracked again from here, at the place found), and the rest.
+    """
+    short = min(height, width)
+    radius = np.minimum(options.search + options.reid_growth * short * ghosts.lost,
+                        options.reid_radius * short)
+    plain = ghosts.patch.std(axis=1) <= options.plain_std if ghosts.patch.shape[1] \
+        else np.ones(len(ghosts), bool)
+    u, v, found = reidentify(
+        dst, Wanted(ghosts.u, ghosts.v, np.floor(radius).astype(np.int64), ghosts.patch,
+                    ghosts.ref, plain),
+        window=options.window, plain_max_std=options.plain_std,
+        textured_min_std=options.plain_std,
+        level_tolerance=options.level_tolerance, level_floor=options.level_floor,
+        min_ncc=options.reid_ncc)
+    ghosts.u = np.where(found, u, ghosts.u).astype(np.float32)
+    ghosts.v = np.where(found, v, ghosts.v).astype(np.float32)
+    ghosts.seen = np.where(found, ghosts.seen + 1, 0)
+    back = ghosts.seen >= options.reid_confirm
+    revived = ghosts.take(back)
+    revived.strikes = np.zeros(len(revived), np.int64)
+    revived.lost = np.zeros(len(revived), np.int64)
+    revived.seen = np.zeros(len(revived), np.int64)
+    return revived, ghosts.take(~back)
 
 
 def track_hints(
@@ -537,10 +642,12 @@ def track_hints(
         options: tuning.
         luma: the shot's frames ``start .. stop - 1`` as ``(height, width)`` uint8 luma at
             the working resolution (a lazy sequence is fine: an item is read only when a
-            point under it is doubtful, and kept for one step), the frames the flows were
-            computed on. It is only looked at (smoothed copies decide whether a doubtful
-            point still sits on its content); without it, a point is dropped at the first
-            pair whose consistency mask is False under it.
+            point under it is doubtful or a lost point is looked for, and kept for one
+            step), the frames the flows were computed on. It is only looked at
+            (smoothed copies decide whether a doubtful point still sits on its content,
+            and where a lost point's content is seen again); without it, a point is
+            dropped at the first pair whose consistency mask is False under it, and a
+            lost point is not looked for again.
         view_cache: the smoothed analysis copies of the luma by frame index, kept by a
             caller that tracks through the same frames again (a live preview: each hint
             change tracks anew). It only saves work; results are the same. Default: a
@@ -596,19 +703,21 @@ def track_hints(
     def views(a: int, b: int) -> Callable[[], tuple[_View, _View]] | None:
         return None if luma is None else (lambda: (view(a), view(b)))
 
-    def forward_step(t: int, pts: _Points) -> _Points:
-        if len(pts) == 0:
-            return pts  # nothing to move: do not make lazy flow sequences load anything
+    def forward_step(t: int, pts: _Points, ghosts: _Points) -> tuple[_Points, _Points]:
+        if len(pts) == 0 and len(ghosts) == 0:
+            return pts, ghosts  # nothing to move: do not make lazy sequences load anything
         i = t - start
         ok = flows.forward_ok[i] if flows.forward_ok is not None else None
-        return _advect(pts, flows.forward[i], ok, views(t, t + 1), height, width, options)
+        return _step(pts, ghosts, flows.forward[i], ok, views(t, t + 1), height, width,
+                     options)
 
-    def backward_step(t: int, pts: _Points) -> _Points:
-        if len(pts) == 0:
-            return pts
+    def backward_step(t: int, pts: _Points, ghosts: _Points) -> tuple[_Points, _Points]:
+        if len(pts) == 0 and len(ghosts) == 0:
+            return pts, ghosts
         i = t - 1 - start
         ok = flows.backward_ok[i] if flows.backward_ok is not None else None
-        return _advect(pts, flows.backward[i], ok, views(t, t - 1), height, width, options)
+        return _step(pts, ghosts, flows.backward[i], ok, views(t, t - 1), height, width,
+                     options)
 
     if inside:
         first, last = min(inside), max(inside)
