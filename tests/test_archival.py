@@ -198,8 +198,9 @@ def test_sequence_out_keeps_numbering_depth_and_lightness(tmp_path, colorizer, e
     assert names == [f"{n:07d}{ext}" for n in range(86400, 86404)]  # the input's numbers
     got_fmt, got = read_image_luma(out / f"0086401{ext}")
     assert got_fmt == pix_fmt  # 16 bits per channel
-    # The lightness is the scan's (the chroma is new; gamut clipping moves a little).
-    assert np.abs(got - luma[1] / 65535.0).mean() < 0.01
+    # The lightness is the scan's (the chroma is new; gamut clipping of saturated hint
+    # colours in RGB output moves it by a few percent at most).
+    assert np.abs(got - luma[1] / 65535.0).mean() < 0.03
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "scan"]  # no work left
 
 
@@ -484,7 +485,7 @@ def test_dpx_sequence_in_dpx_out_keeps_numbers_timecode_and_depth(tmp_path, colo
     ffmpeg, header = media.read_dpx_timecodes(out / "%06d.dpx", 86400)
     assert ffmpeg == header == ["01:00:00:10", "01:00:00:11", "01:00:00:12"]
     fmt, lightness = read_image_luma(out / "086401.dpx")
-    assert fmt == "rgb48le" and np.abs(lightness - luma[1] / 65535.0).mean() < 0.01
+    assert fmt == "rgb48le" and np.abs(lightness - luma[1] / 65535.0).mean() < 0.03
 
 
 def test_png_output_says_the_timecode_is_not_carried(tmp_path, colorizer, caplog):
