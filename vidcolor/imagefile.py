@@ -9,6 +9,7 @@ scribble layer or a reference still.
 
 from __future__ import annotations
 
+import io
 import re
 import stat
 import warnings
@@ -46,20 +47,23 @@ def image_size(path: str | Path, *, error: type[VidcolorError] = InputError) -> 
 
 
 def read_image(
-    path: str | Path,
+    path: str | Path | bytes,
     *,
     max_pixels: int = MAX_PIXELS,
     alpha: bool | None = None,
     error: type[VidcolorError] = InputError,
+    name: str | Path | None = None,
 ) -> np.ndarray:
     """Read an image as 8-bit RGB or RGBA, refusing decompression bombs before decoding.
 
     Args:
-        path: a PNG, JPEG, WebP, TIFF, BMP, GIF (first frame) ... file.
+        path: a PNG, JPEG, WebP, TIFF, BMP, GIF (first frame) ... file, or such a file's
+            bytes (an upload, checked before it is written anywhere).
         max_pixels: the largest ``width * height`` accepted; checked from the header.
         alpha: True for RGBA always, False for RGB always (alpha dropped), None for RGBA
             only when the file has transparency.
         error: the exception class raised for a bad file.
+        name: the file named in messages when ``path`` is bytes.
 
     Returns:
         ``(H, W, 3)`` or ``(H, W, 4)`` uint8, EXIF orientation applied. 16-bit files are
@@ -69,9 +73,14 @@ def read_image(
         VidcolorError: (of class ``error``) missing, unreadable or not an image; or larger
             than ``max_pixels`` (a possible decompression bomb), naming the size found.
     """
-    path = Path(path)
-    _check_file(path, error)
-    with _open(path, error) as img:
+    if isinstance(path, bytes):
+        data, path = path, Path(name or "<bytes>")
+        _check_size(len(data), path, error)
+        source: Path | io.BytesIO = io.BytesIO(data)
+    else:
+        path = source = Path(path)
+        _check_file(path, error)
+    with _open(source, error, path) as img:
         width, height = img.size
         if width * height > max_pixels:
             raise error(
@@ -116,20 +125,25 @@ def _check_file(path: Path, error: type[VidcolorError]) -> None:
         raise error("is a directory (expected an image file)", path=path)
     if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
         raise error("not a regular file (expected an image file)", path=path)
-    if info.st_size == 0:
+    _check_size(info.st_size, path, error)
+
+
+def _check_size(size: int, path: Path, error: type[VidcolorError]) -> None:
+    if size == 0:
         raise error("empty file: 0 bytes (expected an image file)", path=path)
-    if info.st_size > MAX_FILE_BYTES:
-        raise error(f"file is {info.st_size} bytes; expected at most {MAX_FILE_BYTES}",
-                    path=path)
+    if size > MAX_FILE_BYTES:
+        raise error(f"file is {size} bytes; expected at most {MAX_FILE_BYTES}", path=path)
 
 
-def _open(path: Path, error: type[VidcolorError]) -> Image.Image:
-    """Open lazily (header only); every failure becomes ``error``."""
+def _open(source: Path | io.BytesIO, error: type[VidcolorError],
+          path: Path | None = None) -> Image.Image:
+    """Open lazily (header only); every failure becomes ``error`` naming ``path``."""
+    path = source if path is None else path
     try:
         with warnings.catch_warnings():
             # The size is checked against our own limit, not Pillow's.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(path)
+            return Image.open(source)
     except Image.DecompressionBombError as exc:
         # Pillow refuses pictures over twice its own limit while reading the header.
         found = re.search(r"\((\d+) pixels\)", str(exc))

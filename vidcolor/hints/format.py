@@ -395,8 +395,10 @@ def _read_json(path: Path, frame: int) -> FrameHints:
     return parse_hints_text(text, source=path, frame=frame)
 
 
-def _read_scribble(path: Path, frame: int, max_pixels: int) -> FrameHints | None:
-    image = read_image(path, max_pixels=max_pixels, error=HintError)
+def _read_scribble(path: Path, frame: int, max_pixels: int,
+                   data: bytes | None = None) -> FrameHints | None:
+    source = path if data is None else data
+    image = read_image(source, max_pixels=max_pixels, error=HintError, name=path)
     if image.shape[2] != 4:
         log.warning("%s: PNG without an alpha channel ignored (an unpainted frame export?); "
                     "paint hints on a transparent layer and save it with alpha", path)
@@ -436,9 +438,15 @@ def resolve_reference(hints: FrameHints, directory: str | Path, source: str | Pa
     return replace(hints, reference_rgb=rgb)
 
 
-def read_scribble(path: str | Path, frame: int, *, max_pixels: int = MAX_PIXELS
-                  ) -> FrameHints | None:
+def read_scribble(path: str | Path, frame: int, *, max_pixels: int = MAX_PIXELS,
+                  data: bytes | None = None) -> FrameHints | None:
     """Read one ``<frame>.png`` scribble layer (RGBA, bomb-checked).
+
+    Args:
+        path: the layer file (named in messages).
+        frame: its frame index.
+        max_pixels: largest layer accepted, in pixels.
+        data: the file's bytes, to check an upload before it is written to ``path``.
 
     Returns:
         Its :class:`FrameHints`, or None for a PNG without alpha (ignored with a warning).
@@ -446,7 +454,7 @@ def read_scribble(path: str | Path, frame: int, *, max_pixels: int = MAX_PIXELS
     Raises:
         HintError: not a readable image.
     """
-    return _read_scribble(Path(path), frame, max_pixels)
+    return _read_scribble(Path(path), frame, max_pixels, data)
 
 
 def load_hints(directory: str | Path, *, max_pixels: int = MAX_PIXELS) -> HintSet:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -189,13 +188,7 @@ class HintFolder:
             if not png.startswith(b"\x89PNG\r\n\x1a\n"):
                 raise HintError("not a PNG file; expected an RGBA PNG scribble layer",
                                 path=target)
-            with tempfile.TemporaryDirectory(prefix="vidcolor-hint-") as tmp:
-                probe_path = Path(tmp) / target.name
-                probe_path.write_bytes(png)
-                try:
-                    layer = read_scribble(probe_path, index)
-                except HintError as exc:
-                    raise HintError(exc.message, path=target, field=exc.field) from None
+            layer = read_scribble(target, index, data=bytes(png))
             if layer is None:
                 raise HintError("a PNG without alpha; expected an RGBA scribble layer",
                                 path=target)
@@ -228,14 +221,12 @@ class HintFolder:
             raise HintError(f"image is {len(data)} bytes; expected at most {MAX_IMAGE_BYTES}",
                             field="reference")
         name = f"reference_{hashlib.sha256(data).hexdigest()[:16]}{ext}"
-        with tempfile.TemporaryDirectory(prefix="vidcolor-ref-") as tmp:
-            probe_path = Path(tmp) / name
-            probe_path.write_bytes(data)
-            try:
-                read_image(probe_path, alpha=False, max_pixels=MAX_PIXELS, error=HintError)
-            except HintError as exc:
-                raise HintError(f"{exc.message}; expected a readable image",
-                                field="reference") from None
+        try:
+            read_image(bytes(data), alpha=False, max_pixels=MAX_PIXELS, error=HintError,
+                       name=name)
+        except HintError as exc:
+            raise HintError(f"{exc.message}; expected a readable image",
+                            field="reference") from None
         target = self.directory / name
         if not target.exists():
             write_bytes(target, data)  # content-addressed: never replaced, not in the history
