@@ -1,4 +1,4 @@
-"""The studio in a real browser: click a hint, pick a suggested color, see it land, render.
+"""The studio in a real browser: click a hint, pick a suggested color, see it land, play, render.
 
 ``vidcolor studio`` runs as a subprocess on a generated clip (the demo's scene, two shots),
 on 127.0.0.1 only, and is stopped by its PID at the end. Screenshots go to
@@ -8,6 +8,7 @@ made with ``STUDIO_SCREENSHOTS=docs make test-studio``.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -35,6 +36,8 @@ MORE = (((0.2, 0.12), "#4a7fd0"), ((0.25, 0.85), "#4f9a3a"))  # sky and grass, b
 HINT_FRAME, OTHER_FRAME = 10, 22  # both in shot 0 (frames 0-29)
 BRUSH_COLOR = "#d8b020"
 BRUSH_STROKE = ((0.45, 0.52), (0.52, 0.52))  # across the wall of the house on frame 22
+RESTART_POINT = (0.85, 0.2)  # the sky on frame 22, added while the shot preview plays
+RESTART_COLOR = "#c03cc0"  # magenta: far from every color of the scene
 
 
 def free_port() -> int:
@@ -108,6 +111,28 @@ def pixel_at(page, fx: float, fy: float) -> list[int]:
         const d = ctx.getImageData(Math.floor(fx * c.width), Math.floor(fy * c.height), 1, 1).data;
         return [d[0], d[1], d[2]];
     }""", [fx, fy])
+
+
+def playback_ab(src: str, fx: float, fy: float) -> np.ndarray:
+    """The chroma of a shot-preview frame (its ``data:image/jpeg`` URL) around a fraction."""
+    data = base64.b64decode(src.split(",", 1)[1])
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert bgr is not None, src[:64]
+    h, w = bgr.shape[:2]
+    x, y = int(fx * w), int(fy * h)
+    rgb = bgr[y - 1:y + 2, x - 1:x + 2, ::-1].reshape(-1, 3).mean(axis=0)
+    return rgb_ab(np.round(rgb).astype(np.uint8))
+
+
+# Records every frame the shot preview shows: the start it comes from and its picture.
+PLAY_LOG = """() => {
+    window.playLog = [];
+    new MutationObserver(() => {
+        const d = document.body.dataset;
+        window.playLog.push({run: Number(d.playbackRun), frame: Number(d.playbackFrame),
+                             src: document.getElementById('playback').src});
+    }).observe(document.body, {attributes: true, attributeFilter: ['data-playback-frame']});
+}"""
 
 
 def goto_frame(page, index: int) -> None:
@@ -253,10 +278,75 @@ def test_paint_a_hint_see_it_land_and_render(studio, chromium_path, tmp_path):
             page.check("input[name='tool'][value='point']")
 
             # Shot preview: the shot plays as the render colors it.
+            page.evaluate(PLAY_LOG)
             page.click("#play")
             page.wait_for_function("Number(document.body.dataset.playbackFrame) >= 5",
                                    timeout=120_000)
+            assert page.evaluate("document.body.dataset.playStarts") == "1"
+
+            # Changing a hint while it plays restarts it, from the shot's start, with the
+            # new hint: a magenta point in the sky of frame 22.
+            page.fill("#picker", RESTART_COLOR)
+            page.dispatch_event("#picker", "change")  # no point selected: sets the color only
+            box = page.locator("#gray").bounding_box()
+            page.mouse.click(box["x"] + RESTART_POINT[0] * box["width"],
+                             box["y"] + RESTART_POINT[1] * box["height"])
+            page.wait_for_function("document.body.dataset.playStarts === '2'", timeout=60_000)
+            page.wait_for_function(
+                f"window.playLog.some(e => e.run === 2 && e.frame === {OTHER_FRAME})",
+                timeout=300_000)
             page.click("#stop")
+            log = page.evaluate("window.playLog")
+            runs = [e["run"] for e in log]
+            assert set(runs) == {1, 2} and runs == sorted(runs), runs  # nothing stale after it
+            first = [e["frame"] for e in log if e["run"] == 1]
+            second = [e["frame"] for e in log if e["run"] == 2]
+            assert first[:6] == list(range(6)), first
+            assert second == list(range(len(second))), second  # from frame 0 again, in order
+            restart_file = studio["hints"] / f"{OTHER_FRAME:06d}.json"
+            points = json.loads(restart_file.read_text())["points"]
+            assert len(points) == 1 and points[0]["color"] == RESTART_COLOR
+            assert abs(points[0]["x"] - RESTART_POINT[0]) < 0.01
+            assert abs(points[0]["y"] - RESTART_POINT[1]) < 0.01
+            want = hex_ab(RESTART_COLOR)
+            old_ab = playback_ab([e for e in log if e["run"] == 1][-1]["src"], *RESTART_POINT)
+            new_ab = playback_ab(next(e for e in log if e["run"] == 2
+                                      and e["frame"] == OTHER_FRAME)["src"], *RESTART_POINT)
+            assert np.linalg.norm(old_ab - want) > 40.0, old_ab  # the sky, before the hint
+            assert np.linalg.norm(new_ab - want) < 15.0, (new_ab, want)
+
+            # A reference image for the shot, uploaded from the page: stored in the hints
+            # folder, named by the frame's hint file, shown, then removed again.
+            reference = np.zeros((48, 64, 3), np.uint8)
+            reference[..., 0] = np.linspace(0, 255, 64, dtype=np.uint8)[None, :]
+            reference[..., 1] = np.linspace(255, 0, 48, dtype=np.uint8)[:, None]
+            reference[16:32, 20:44] = (30, 160, 220)
+            upload = tmp_path / "my reference.png"
+            assert cv2.imwrite(str(upload), reference)
+            page.set_input_files("#reference-file", str(upload))
+            page.wait_for_function(
+                "(() => { const r = document.getElementById('reference');"
+                " return !r.hidden && r.complete && r.naturalWidth === 64"
+                " && r.naturalHeight === 48; })()", timeout=60_000)
+            assert page.locator("#reference").is_visible()
+            assert page.locator("#clear-reference").is_visible()
+            assert page.text_content("#status") == f"saved {restart_file.name}"
+            data = json.loads(restart_file.read_text())
+            assert data["points"] == points
+            name = data["reference"]
+            assert re.fullmatch(r"reference_[0-9a-f]{16}\.png", name), name
+            stored = studio["hints"] / name
+            assert stored.is_file()
+            assert np.array_equal(cv2.imread(str(stored), cv2.IMREAD_UNCHANGED), reference)
+            shown = page.evaluate("document.getElementById('reference').src")
+            assert f"/api/references/{name}?" in shown
+            wait_current_preview(page)
+            page.click("#clear-reference")
+            page.wait_for_selector("#reference", state="hidden", timeout=60_000)
+            data = json.loads(restart_file.read_text())
+            assert "reference" not in data and data["points"] == points
+            assert page.evaluate("document.body.dataset.playStarts") == "2"  # stopped: no restart
+            wait_current_preview(page)
 
             # Render: the real run, with progress, to a file the page plays.
             page.click("#render")

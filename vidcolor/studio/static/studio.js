@@ -334,15 +334,21 @@ function markShots() {
 // ------------------------------------------------------------------ shot playback
 
 function playShot() {
+  // Each start is counted (data-play-starts); each frame shown names the start it comes
+  // from (data-playback-run), so a restart after a hint change can be seen.
   stopShot();
   const index = state.frame;
+  const run = Number(document.body.dataset.playStarts || 0) + 1;
+  document.body.dataset.playStarts = String(run);
   const source = new EventSource(url(`/api/frames/${index}/play`));
   state.playing = source;
   $("play-label").textContent = "coloring the shot…";
   source.onmessage = (ev) => {
+    if (state.playing !== source) return;  // a stopped or replaced playback shows nothing
     const data = JSON.parse(ev.data);
     $("playback").src = `data:image/jpeg;base64,${data.jpeg}`;
     $("play-label").textContent = `frame ${data.frame}`;
+    document.body.dataset.playbackRun = String(run);
     document.body.dataset.playbackFrame = String(data.frame);
   };
   source.addEventListener("done", () => { $("play-label").textContent += " (end of shot)"; source.close(); });
