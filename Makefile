@@ -11,7 +11,7 @@ $(STAMP): setup.cfg pyproject.toml constraints-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints-dev.txt torch==2.13.0
-	$(PY) -m pip install -q -c constraints-dev.txt -e ".[dev,bench,ray,studio]"
+	$(PY) -m pip install -q -c constraints-dev.txt -e ".[dev,bench,ray,studio,openvino]"
 	touch $(STAMP)
 
 venv: $(STAMP)

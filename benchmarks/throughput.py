@@ -72,7 +72,7 @@ def transcode_fps(clip: Path, out_dir: Path, frames: int | None,
 
 
 def model_fps(clip: Path, weights: str, device: str, batch_size: int,
-              frames: int | None) -> tuple[float, int, tuple[int, int]]:
+              frames: int | None, backend: str = "auto") -> tuple[float, int, tuple[int, int]]:
     """fps of the network alone at working resolution, the frames done, and that size."""
     from vidcolor.color import gray_to_lightness
     from vidcolor.frames import working_shape
@@ -88,7 +88,7 @@ def model_fps(clip: Path, weights: str, device: str, batch_size: int,
         if len(lights) >= (frames or 10**9):
             break
     lightness = np.stack(lights)
-    model = HintColorizer(weights, device=device, batch_size=batch_size)
+    model = HintColorizer(weights, device=device, batch_size=batch_size, backend=backend)
     zeros_ab = np.zeros((*lightness.shape, 2), np.float32)
     zeros_mask = np.zeros(lightness.shape, np.float32)
     model.predict_ab(lightness[:batch_size], zeros_ab[:batch_size], zeros_mask[:batch_size])
@@ -145,13 +145,13 @@ def first_frame_hints(count: int, seed: int = 0) -> dict:
 
 def end_to_end(clip: Path, out_dir: Path, weights: str, device: str,
                batch_size: int, codec: str | None = None, chroma: str | None = None,
-               hints: int = 0) -> dict:
+               hints: int = 0, backend: str = "auto") -> dict:
     """A full pipeline run (``hints`` point hints on frame 0); its report as a dict."""
     from vidcolor import api
     from vidcolor.run import run_video
 
     options = api.build_options(weights=weights, device=device, batch_size=batch_size,
-                                overwrite=True, codec=codec, chroma=chroma)
+                                overwrite=True, codec=codec, chroma=chroma, backend=backend)
     dst = out_dir / f"e2e{output_suffix(clip, codec)}"
     return run_video(clip, dst, first_frame_hints(hints) or None, options).to_dict()
 
@@ -210,6 +210,8 @@ def main() -> int:
     parser.add_argument("clip", type=Path)
     parser.add_argument("--weights", default="default")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    parser.add_argument("--backend", default="auto", choices=("auto", "torch", "openvino"),
+                        help="what runs the network (model alone and end to end)")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--frames", type=int, default=None,
                         help="limit the transcode and model measurements to N frames")
@@ -230,7 +232,7 @@ def main() -> int:
 
     import torch
 
-    results: dict = {"clip": str(args.clip), "device": args.device,
+    results: dict = {"clip": str(args.clip), "device": args.device, "backend": args.backend,
                      "batch_size": args.batch_size, "torch_threads": torch.get_num_threads(),
                      "cpus": os.cpu_count(), "machine": platform.machine(),
                      "load_avg_start": os.getloadavg()[0]}
@@ -244,7 +246,7 @@ def main() -> int:
                                      args.chroma)
             print(f"transcode only : {fps_t:7.2f} fps ({n_t} frames)")
             fps_m, n_m, shape = model_fps(args.clip, args.weights, args.device,
-                                          args.batch_size, args.frames)
+                                          args.batch_size, args.frames, args.backend)
             print(f"model alone    : {fps_m:7.2f} fps ({n_m} frames at {shape[1]}x{shape[0]})")
         sizes = () if args.skip_upsample else (("720p", (1280, 720)), ("1080p", (1920, 1080)))
         for label, (w, h) in sizes:
@@ -253,7 +255,7 @@ def main() -> int:
                   f"kornia (cpu) {ms['kornia']:.1f} ms per frame")
             results[f"upsample_{label}_ms"] = ms
         report = end_to_end(args.clip, out, args.weights, args.device, args.batch_size,
-                            args.codec, args.chroma, args.hints)
+                            args.codec, args.chroma, args.hints, args.backend)
         fps_e = report["fps"]
         print(f"end to end     : {fps_e:7.2f} fps ({report['frames']} frames, "
               f"{report['shots']} shots)")

@@ -258,7 +258,7 @@ def test_colorizer_loads_registered_weights(tmp_path, monkeypatch):
     sha = weights.save_weights(model, PROPAGATION,
                                registry.user_weights_dir() / PROPAGATION.file)
     registry.register_weights(replace(PROPAGATION, sha256=sha))
-    colorizer = HintColorizer("q-prop", device="cpu", batch_size=2)
+    colorizer = HintColorizer("q-prop", device="cpu", batch_size=2, backend="torch")
     direct = HintColorizer.from_model(model, PROPAGATION, device="cpu")
     args = frames(2, 16, 24)
     np.testing.assert_allclose(colorizer.predict_ab(*args), direct.predict_ab(*args), atol=1e-5)

@@ -32,6 +32,7 @@ from vidcolor.io.probe import VideoInfo, probe
 from vidcolor.models import registry, weights
 from vidcolor.models.palette import PaletteColor
 from vidcolor.options import (
+    BACKENDS,
     CHROMA,
     DEFAULTS,
     DEVICES,
@@ -45,7 +46,8 @@ from vidcolor.run import CancelToken, OnFrame, PreviewSession, RunReport
 from vidcolor.run.plan import HintFrames
 
 __all__ = [
-    "CHROMA", "DEFAULTS", "DEVICES", "ENGINES", "CancelToken", "Colorizer", "OnFrame", "Progress",
+    "BACKENDS", "CHROMA", "DEFAULTS", "DEVICES", "ENGINES", "CancelToken", "Colorizer",
+    "OnFrame", "Progress",
     "RunReport",
     "build_options", "colorize_frames", "colorize_image", "colorize_image_file",
     "colorize_video", "default_output", "download_weights", "export_hint_templates",
@@ -213,9 +215,11 @@ class Colorizer:
                  device: str = DEFAULTS.model.device, *,
                  batch_size: int = DEFAULTS.model.batch_size,
                  working_size: int = DEFAULTS.model.working_size,
-                 precision: str = DEFAULTS.model.precision):
+                 precision: str = DEFAULTS.model.precision,
+                 backend: str = DEFAULTS.model.backend):
         self.options = build_options(weights=str(weights), device=device, batch_size=batch_size,
-                                     working_size=working_size, precision=precision)
+                                     working_size=working_size, precision=precision,
+                                     backend=backend)
         self.model = run.load_model(self.options.model)
         self._wrapped = False
 

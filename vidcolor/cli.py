@@ -41,6 +41,7 @@ _D = api.DEFAULTS
 _DEVICES = list(api.DEVICES)
 _ENGINES = list(api.ENGINES)
 _CHROMA = list(api.CHROMA)
+_BACKENDS = list(api.BACKENDS)
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 DEFAULT_COMMAND = "colorize"
@@ -148,6 +149,10 @@ class _Signals:
 @click.option("--device", type=click.Choice(_DEVICES), default=_D.model.device,
               show_default=True)
 @click.option("--batch-size", type=int, default=_D.model.batch_size, show_default=True)
+@click.option("--backend", type=click.Choice(_BACKENDS), default=_D.model.backend,
+              show_default=True,
+              help="What runs the network: torch, or OpenVINO on the CPU (the openvino "
+                   "extra); auto picks OpenVINO on the CPU when installed.")
 @click.option("--weights", default=_D.model.weights, show_default=True,
               help="Registry name or .safetensors path.")
 @click.option("--working-size", type=int, default=_D.model.working_size, show_default=True,
@@ -180,7 +185,8 @@ class _Signals:
 @click.option("--task-retries", type=int, default=_D.engine.task_retries, show_default=True,
               help="Tries again of a shot whose Ray worker died.")
 def colorize_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, device: str,
-                 batch_size: int, weights: str, working_size: int, codec: str | None, crf: int,
+                 batch_size: int, backend: str, weights: str, working_size: int,
+                 codec: str | None, crf: int,
                  lossless: bool, chroma: str | None, fps: str,
                  temporal: bool, temporal_strength: float, overwrite: bool, resume: bool,
                  strict: bool, progress_kind: str | None, report_path: Path | None,
@@ -193,7 +199,8 @@ def colorize_cmd(input_path: Path, hints_dir: Path | None, output: Path | None, 
     try:
         options = api.build_options(
             weights=weights, device=device, batch_size=batch_size, working_size=working_size,
-            codec=codec, crf=crf, temporal=temporal, temporal_strength=temporal_strength,
+            backend=backend, codec=codec, crf=crf, temporal=temporal,
+            temporal_strength=temporal_strength,
             overwrite=overwrite, strict=strict, resume=resume, lossless=lossless, chroma=chroma,
             fps=fps,
             engine=engine, address=address, task_retries=task_retries)

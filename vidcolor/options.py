@@ -19,6 +19,7 @@ DEVICES = ("auto", "cpu", "cuda")
 ENGINES = ("local", "ray")
 CHROMA = ("420", "422", "444")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+BACKENDS = ("auto", "torch", "openvino")
 #: Allowed ranges of the integer options, ``name: (low, high)`` inclusive.
 INT_RANGES = {"batch_size": (1, 4096), "working_size": (64, 1024), "temporal_window": (0, 32),
               "crf": (0, 63), "task_retries": (0, 100), "shots_in_flight": (1, 100_000)}
@@ -33,7 +34,11 @@ class ModelOptions:
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
         batch_size: frames per inference batch. Results do not depend on it.
         working_size: the shorter side, in pixels, at which the network sees a frame.
-        precision: ``"auto"`` (bf16/fp16 autocast on CUDA, fp32 on CPU), ``"fp32"``.
+        precision: ``"auto"`` (bf16/fp16 autocast on CUDA; on the CPU bf16 where OpenVINO
+            runs it natively, else fp32), ``"fp32"``, ``"bf16"``, ``"fp16"`` (CUDA only).
+        backend: what runs the network: ``"torch"`` (the reference), ``"openvino"`` (CPU
+            only; the ``openvino`` extra) or ``"auto"`` (OpenVINO on the CPU when it is
+            installed, else torch).
     """
 
     weights: str = "default"
@@ -41,6 +46,7 @@ class ModelOptions:
     batch_size: int = 4
     working_size: int = 256
     precision: str = "auto"
+    backend: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,7 @@ DEFAULTS = RunOptions()
 
 #: Every option a video run takes by keyword (:func:`build_options`).
 RUN_OPTION_NAMES = frozenset({
-    "weights", "device", "batch_size", "working_size", "precision", "temporal",
+    "weights", "device", "batch_size", "working_size", "precision", "backend", "temporal",
     "temporal_strength", "temporal_window", "codec", "crf", "overwrite", "strict", "resume",
     "lossless", "chroma", "fps", "engine", "address", "task_retries", "shots_in_flight",
 })
@@ -136,6 +142,7 @@ def build_options(
     batch_size: int = _M.batch_size,
     working_size: int = _M.working_size,
     precision: str = _M.precision,
+    backend: str = _M.backend,
     temporal: bool = _T.enabled,
     temporal_strength: float = _T.strength,
     temporal_window: int = _T.window,
@@ -159,7 +166,8 @@ def build_options(
         device: ``auto``, ``cpu`` or ``cuda``.
         batch_size: frames per inference batch (>= 1); results do not depend on it.
         working_size: shorter side the network sees, a multiple of 8 from 64 to 1024.
-        precision: ``auto`` (autocast on CUDA), ``fp32``, ``bf16`` or ``fp16`` (CUDA).
+        precision: ``auto`` (see :class:`ModelOptions`), ``fp32``, ``bf16`` or ``fp16`` (CUDA).
+        backend: ``auto``, ``torch`` or ``openvino`` (see :class:`ModelOptions`).
         temporal: run temporal smoothing.
         temporal_strength: 0..1.
         temporal_window: frames of look-ahead of the backward pass (0..32).
@@ -185,6 +193,7 @@ def build_options(
     """
     check_choice("device", device, DEVICES)
     check_choice("precision", precision, PRECISIONS)
+    check_choice("backend", backend, BACKENDS)
     check_int("batch_size", batch_size)
     check_int("working_size", working_size)
     if working_size % 8:
@@ -204,7 +213,8 @@ def build_options(
                          field="address")
     return RunOptions(
         model=ModelOptions(weights=str(weights), device=device, batch_size=batch_size,
-                           working_size=working_size, precision=precision),
+                           working_size=working_size, precision=precision,
+                           backend=backend),
         temporal=TemporalOptions(enabled=bool(temporal), strength=float(temporal_strength),
                                  window=temporal_window),
         encode=EncodeOptions(codec=codec, crf=crf, overwrite=bool(overwrite),

@@ -31,9 +31,17 @@ import torch
 import torch.nn.functional as F
 
 from vidcolor.errors import InputError, WeightsError
+from vidcolor.models.openvino_net import OpenVinoNetwork, native_bf16, openvino_available
 from vidcolor.models.propagate import PropagationParams, propagate_batch
 from vidcolor.models.registry import WeightsEntry
-from vidcolor.options import DEVICES, PRECISIONS, ModelOptions, check_choice, check_int
+from vidcolor.options import (
+    BACKENDS,
+    DEVICES,
+    PRECISIONS,
+    ModelOptions,
+    check_choice,
+    check_int,
+)
 
 _OOM_TYPES: tuple[type[BaseException], ...] = tuple(
     {getattr(torch, "OutOfMemoryError", None), getattr(torch.cuda, "OutOfMemoryError", None)}
@@ -101,6 +109,42 @@ def select_dtype(
     return torch.bfloat16 if precision == "bf16" else torch.float16
 
 
+def select_backend(backend: str, device: torch.device, *,
+                   available: Callable[[], bool] = openvino_available) -> str:
+    """Resolve a ``--backend`` value to ``"torch"`` or ``"openvino"``.
+
+    Args:
+        backend: ``"auto"`` (OpenVINO on the CPU when installed, else torch), ``"torch"``
+            or ``"openvino"``.
+        device: the resolved device.
+        available: whether OpenVINO is installed (injectable for tests).
+
+    Raises:
+        InputError: OpenVINO asked for on CUDA, or where it is not installed.
+    """
+    check_choice("backend", backend, BACKENDS)
+    if backend == "torch":
+        return "torch"
+    if backend == "auto":
+        return "openvino" if device.type == "cpu" and available() else "torch"
+    if device.type != "cpu":
+        raise InputError(f"found backend 'openvino' with device {str(device)!r}; OpenVINO "
+                         "runs on the CPU here: expected --device cpu or --backend torch",
+                         field="backend")
+    if not available():
+        raise InputError("found backend 'openvino', but the openvino package is not "
+                         "installed; expected `pip install vidcolor[openvino]` or --backend "
+                         "torch", field="backend")
+    return "openvino"
+
+
+def openvino_precision(precision: str, *, native: Callable[[], bool] = native_bf16) -> str:
+    """OpenVINO's compute precision: ``auto`` is bf16 where the CPU has it natively."""
+    if precision == "auto":
+        return "bf16" if native() else "fp32"
+    return precision
+
+
 def cpu_threads() -> int:
     """Cores this process may run on (its CPU affinity), at least 1."""
     try:
@@ -163,6 +207,8 @@ class HintColorizer:
             ``"bf16"`` or ``"fp16"`` (CUDA only).
         batch_size: frames per forward pass; halved automatically on CUDA out-of-memory.
         threads: CPU threads for torch; None uses the cores this process may run on.
+        backend: ``"auto"``, ``"torch"`` or ``"openvino"`` (:func:`select_backend`); the
+            palette head (:meth:`class_probabilities`) always runs on torch.
 
     Example:
         >>> colorizer = HintColorizer("default", device="cpu")  # doctest: +SKIP
@@ -176,11 +222,12 @@ class HintColorizer:
         precision: str = "auto",
         batch_size: int = 4,
         threads: int | None = None,
+        backend: str = "auto",
     ):
         from vidcolor.models.weights import load_weights
 
         model, entry = load_weights(weights)
-        self._setup(model, entry, device, precision, batch_size, threads)
+        self._setup(model, entry, device, precision, batch_size, threads, backend)
 
     @classmethod
     def from_model(
@@ -191,6 +238,7 @@ class HintColorizer:
         precision: str = "auto",
         batch_size: int = 4,
         threads: int | None = None,
+        backend: str = "torch",
     ) -> HintColorizer:
         """Wrap an already built network (tests, training-time validation).
 
@@ -202,17 +250,20 @@ class HintColorizer:
             precision: as for the constructor.
             batch_size: as for the constructor.
             threads: as for the constructor.
+            backend: as for the constructor; ``"torch"`` here, since a test double or a
+                network in training is what this wraps.
         """
         self = cls.__new__(cls)
-        self._setup(model, entry, device, precision, batch_size, threads)
+        self._setup(model, entry, device, precision, batch_size, threads, backend)
         return self
 
     @classmethod
     def from_options(cls, options: ModelOptions) -> HintColorizer:
         """Build from the frozen :class:`~vidcolor.options.ModelOptions`."""
-        return cls(options.weights, options.device, options.precision, options.batch_size)
+        return cls(options.weights, options.device, options.precision, options.batch_size,
+                   backend=options.backend)
 
-    def _setup(self, model, entry, device, precision, batch_size, threads) -> None:
+    def _setup(self, model, entry, device, precision, batch_size, threads, backend) -> None:
         check_int("batch_size", batch_size)
         self.entry = entry
         self.device = select_device(device)
@@ -225,6 +276,17 @@ class HintColorizer:
         # Channels-last convolutions: faster with cuDNN and with oneDNN on the CPU (about a
         # quarter less CPU time per frame for the quarter-width network at 256x256).
         self.model = model.eval().to(self.device).to(memory_format=torch.channels_last)
+        self.backend = select_backend(backend, self.device)
+        self._openvino: OpenVinoNetwork | None = None
+        if self.backend == "openvino":
+            self.precision = openvino_precision(precision)
+            self._openvino = OpenVinoNetwork(
+                model, entry.extra_inputs,
+                threads=threads if threads is not None else cpu_threads(),
+                precision=self.precision)
+        else:
+            self.precision = {torch.float32: "fp32", torch.bfloat16: "bf16"}.get(
+                self.dtype, "fp16")
         try:
             self._propagation = PropagationParams(**dict(entry.propagation))
         except TypeError as exc:
@@ -318,6 +380,8 @@ class HintColorizer:
         return torch.cat(outputs)
 
     def _forward(self, part: _Batch) -> torch.Tensor:
+        if self._openvino is not None:
+            return self._openvino(part.lightness, part.hint_ab, part.hint_mask, part.extra)
         part = _Batch(*(None if t is None else t.contiguous(memory_format=torch.channels_last)
                         for t in (part.lightness, part.hint_ab, part.hint_mask, part.extra)))
         return self.model(part.lightness, part.hint_ab, part.hint_mask, part.extra)
