@@ -99,7 +99,8 @@ class OpenVinoNetwork:
         channels = (1, 2, 1) + ((self.extra_inputs,) if self.extra_inputs else ())
         example = tuple(torch.zeros(1, c, 64, 64) for c in channels)
         with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracing warns about the shape checks it freezes
+            # Tracing warns about the shape checks it freezes; the shapes stay dynamic.
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
             converted = ov.convert_model(
                 model, example_input=example,
                 input=[ov.PartialShape([-1, c, -1, -1]) for c in channels])

@@ -165,9 +165,7 @@ class HintFolder:
         target = self.path_of(index, "json")
         with self._lock:
             self._check_index(index, target)
-            if len(body) > MAX_JSON_BYTES:
-                raise HintError(f"file is {len(body)} bytes; expected at most "
-                                f"{MAX_JSON_BYTES}", path=target)
+            _check_size(body, MAX_JSON_BYTES, target)
             hints = parse_hints_text(body, source=target, frame=index)
             hints = resolve_reference(hints, self.directory, target)
             self._replace(index, "json", bytes(body))
@@ -182,9 +180,7 @@ class HintFolder:
         target = self.path_of(index, "png")
         with self._lock:
             self._check_index(index, target)
-            if len(png) > MAX_IMAGE_BYTES:
-                raise HintError(f"file is {len(png)} bytes; expected at most "
-                                f"{MAX_IMAGE_BYTES}", path=target)
+            _check_size(png, MAX_IMAGE_BYTES, target)
             if not png.startswith(b"\x89PNG\r\n\x1a\n"):
                 raise HintError("not a PNG file; expected an RGBA PNG scribble layer",
                                 path=target)
@@ -279,3 +275,9 @@ class HintFolder:
                 _apply(change.path, change.after)
             self._undo.append(changes)
             return [c.path for c in changes]
+
+
+def _check_size(data: bytes, limit: int, target: Path) -> None:
+    """Refuse an upload over ``limit`` bytes with the hint format's one-line message."""
+    if len(data) > limit:
+        raise HintError(f"file is {len(data)} bytes; expected at most {limit}", path=target)
