@@ -561,6 +561,22 @@ def test_chroma_the_codec_lacks_is_one_line(tmp_path, out, codec, chroma, match)
     assert "\n" not in info.value.one_line()
 
 
+@pytest.mark.parametrize("garbage", [-8725857424048159, 0x7F7F7F7F7F7F7F80])
+def test_garbage_decode_timestamps_are_mended_and_real_ones_kept(garbage):
+    """libx265's uninitialised DTS (either sign) becomes the PTS; a reordered DTS stays."""
+    from types import SimpleNamespace
+
+    from vidcolor.io.encode import VideoWriter
+    muxed = []
+    writer = SimpleNamespace(_last_dts=None, _out=SimpleNamespace(mux=muxed.append))
+    tb = Fraction(1, 1000)
+    packets = [SimpleNamespace(pts=p, dts=garbage + p, time_base=tb) for p in (0, 42)]
+    packets += [SimpleNamespace(pts=125, dts=83, time_base=tb)]  # B-frame reordering
+    for packet in packets:
+        VideoWriter._mux_video(writer, packet)
+    assert [(p.pts, p.dts) for p in muxed] == [(0, 0), (42, 42), (125, 83)]
+
+
 # (pix_fmt, size): 8-bit 4:2:0, odd-sized 10-bit 4:2:2, 12-bit 4:4:4. Two frames: there
 # libx265 hands out garbage DTS, which the writer must mend (the muxers refuse it).
 SWEEP_SOURCES = (

@@ -508,12 +508,13 @@ class VideoWriter:
     def _mux_video(self, packet) -> None:
         """Mux one video packet, replacing a decode timestamp no encoder could mean.
 
-        libx265 (4.2 under FFmpeg 8.1) hands out garbage DTS (about -10**15) for clips of
-        one or two frames, which the muxers refuse; a DTS more than a minute before its own
-        PTS is such garbage, and becomes the PTS (nothing is reordered that early).
+        libx265 (4.2 under FFmpeg 8.1) hands out garbage DTS for clips of one or two frames
+        (uninitialised: about -10**15, or 0x7F7F7F7F7F7F7F80), which the muxers refuse. A
+        DTS after its own PTS, or more than a minute before it, is such garbage and becomes
+        the PTS (nothing is reordered that far).
         """
-        if packet.dts is not None and packet.pts is not None and \
-                (packet.pts - packet.dts) * packet.time_base > 60:
+        if packet.dts is not None and packet.pts is not None and (
+                packet.dts > packet.pts or (packet.pts - packet.dts) * packet.time_base > 60):
             last = self._last_dts
             packet.dts = packet.pts if last is None or packet.pts > last else last + 1
         self._last_dts = packet.dts
