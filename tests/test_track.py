@@ -328,12 +328,18 @@ def test_hinted_content_that_leaves_and_comes_back_gets_its_hint_back(grain):
     assert set(left_at) == {sky, ground}  # both did leave the picture
     final = out[-1]  # the camera is back where it started
     # the textured ground is found at its place; on the plain sky any place is the sky,
-    # so the sky hint is where the camera's integrated motion puts it, on the sky
+    # so the sky hint is where the camera's integrated motion puts it, on the sky. The sky
+    # also holds the relays its hint was handed on to as it left (hints.relay)
     for ab_, (x0, y0), slack in ((sky, (10.5, 12.5), 8), (ground, (14.5, 54.5), 3)):
         mine = [p for p in final.points if p.ab == ab_]
-        assert len(mine) == 1, ab_
-        assert abs(mine[0].x * w - x0) < slack and abs(mine[0].y * h - y0) < slack
-    assert [p.y * h < h * 2 / 3 - 4 for p in final.points if p.ab == sky] == [True]
+        assert len(mine) >= 1 if ab_ == sky else len(mine) == 1, ab_
+        assert any(abs(p.x * w - x0) < slack and abs(p.y * h - y0) < slack for p in mine)
+    assert all(p.y * h < h * 2 / 3 - 4 for p in final.points if p.ab == sky)
+    # on the way out, while some of the hinted sky is in view, the sky is hinted: the
+    # hint was handed on as its place left
+    away = offsets.index(w)
+    seen_sky = [t for t, o in enumerate(offsets[:away]) if w - o >= 12]
+    assert all(any(p.ab == sky for p in out[t].points) for t in seen_sky)
     # back on every frame from two frames after its place is inside the picture again
     back = [t for t, o in enumerate(offsets) if t > left_at[sky] and 10.5 - o >= 6]
     assert all(any(p.ab == sky for p in out[t].points) for t in back[2:])

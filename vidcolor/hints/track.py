@@ -41,6 +41,10 @@ How it works (user-level description in ``docs/HINTS.md``):
   struck out in the interior (covered) and a textured point judged occluded are dropped
   for good (a look-alike near their place is weak evidence).
 
+  A plain point that leaves that way also hands its hint on to the part of its surface
+  still in view (``hints.relay``): the sky seen after a pan takes the sky's hint, while
+  content the hint's surface does not reach stays unhinted.
+
   Without ``luma`` there is no appearance to decide from, and a point is dropped at the
   first pair whose mask is False under it, or when its centre leaves the picture.
 * When a sweep reaches another hint frame, carried points that fall on that frame's own
@@ -56,7 +60,7 @@ How it works (user-level description in ``docs/HINTS.md``):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -65,6 +69,7 @@ from vidcolor.errors import HintError
 from vidcolor.hints.format import FrameHints, HintPoint
 from vidcolor.hints.rasterize import patch_bounds, scribble_to_ab
 from vidcolor.hints.reid import Appearance, Wanted, reidentify
+from vidcolor.hints.relay import relay_places
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,11 @@ class TrackOptions:
             re-identified.
         reid_confirm: consecutive frames a lost point must be found on before it is
             painted again (a look-alike for one frame, a dust speck, does not count).
+        relay_reach: a plain point leaving the picture hands its hint on to its surface
+            within this fraction of the shorter side of where it left (``hints.relay``);
+            0 turns relays off.
+        relay_same_color: a surface already holding a point within this many ab units of
+            the leaving point's color gets no relay.
     """
 
     override_radius: float = 0.04
@@ -118,6 +128,8 @@ class TrackOptions:
     reid_growth: float = 0.002
     reid_ncc: float = 0.8
     reid_confirm: int = 2
+    relay_reach: float = 0.3
+    relay_same_color: float = 12.0
 
 
 @dataclass(frozen=True)
@@ -532,10 +544,73 @@ def _pixels(pts: _Points, height: int, width: int) -> tuple[np.ndarray, np.ndarr
     return rows, cols
 
 
+class _Chain:
+    """One sweep's brightness scale: each frame's level, chained pair by pair.
+
+    A plain patch is matched by its brightness relative to its frame's level. The frame's
+    mean cancels flicker but not content: a pan that brings dark content in lowers the
+    mean and makes the sky look brighter than it is. The chained level is the previous
+    frame's times the median brightness ratio along the consistent flow, the same content
+    in both frames, so both cancel. Where a pair was not measured (no view was needed),
+    the frame's mean stands in, with the last measured ratio to it.
+    """
+
+    def __init__(self, view: Callable[[int], _View]):
+        self._view = view
+        self._level: dict[int, float] = {}
+        self._ratio = 1.0  # last chained level / frame mean
+
+    def level(self, t: int) -> float:
+        if t not in self._level:
+            self._level[t] = self._view(t).level * self._ratio
+        return self._level[t]
+
+    def scale(self, t: int) -> float:
+        """Factor taking refs relative to frame ``t``'s mean onto this chain's scale."""
+        return self._view(t).level / self.level(t)
+
+    def views(self, a: int, b: int, flow: np.ndarray, ok: np.ndarray | None
+              ) -> Callable[[], tuple[_View, _View]]:
+        """The views of the pair ``a -> b`` with chained levels (lazily, once)."""
+        made: list[tuple[_View, _View]] = []
+
+        def pair() -> tuple[_View, _View]:
+            if not made:
+                src, dst = self._view(a), self._view(b)
+                level_a = self.level(a)
+                if b not in self._level:
+                    self._level[b] = level_a * _pair_gain(flow, ok, src, dst)
+                    self._ratio = self._level[b] / dst.level
+                made.append((replace(src, level=level_a), replace(dst, level=self._level[b])))
+            return made[0]
+
+        return pair
+
+
+def _pair_gain(flow: np.ndarray, ok: np.ndarray | None, src: _View, dst: _View) -> float:
+    """Median brightness ratio dst / src along consistent flow (frame means if too few)."""
+    h, w = src.smooth.shape
+    step = max(2, min(h, w) // 48)
+    ys, xs = np.mgrid[step // 2:h:step, step // 2:w:step]
+    d = flow[ys, xs]
+    xq = np.floor(xs + 0.5 + d[..., 0]).astype(np.int64)
+    yq = np.floor(ys + 0.5 + d[..., 1]).astype(np.int64)
+    good = (xq >= 0) & (xq < w) & (yq >= 0) & (yq < h) & (src.smooth[ys, xs] > 16)
+    if ok is not None:
+        good &= np.asarray(ok, bool)[ys, xs]
+    if good.sum() < 30:
+        return dst.level / src.level
+    ratio = dst.smooth[yq[good], xq[good]] / src.smooth[ys[good], xs[good]]
+    return float(np.median(ratio))
+
+
 def _sweep(order: Sequence[int], hints: Mapping[int, FrameHints], own: Mapping[int, _Points],
            covers: Mapping[int, np.ndarray], step_flow, height: int, width: int,
-           options: TrackOptions) -> dict[int, _Points]:
-    """Carry points along ``order`` (ascending = forwards). Returns arrivals per frame."""
+           options: TrackOptions, chain: _Chain | None = None) -> dict[int, _Points]:
+    """Carry points along ``order`` (ascending = forwards). Returns arrivals per frame.
+
+    With a ``chain``, a hint frame's refs are put on its brightness scale as they join.
+    """
     arrivals: dict[int, _Points] = {}
     carried = _Points.empty()
     ghosts = _Points.empty()  # lost points, moved with the picture, looked for again
@@ -550,7 +625,10 @@ def _sweep(order: Sequence[int], hints: Mapping[int, FrameHints], own: Mapping[i
                     (ghosts.v < height)
                 ghosts = ghosts.take(~(inside & covers[t][rows, cols]))
             arrivals[t] = carried.take(carried.strikes == 0)
-            carried = carried.concat(own[t])
+            joining = own[t]
+            if chain is not None and len(joining):
+                joining = replace(joining, ref=joining.ref * np.float32(chain.scale(t)))
+            carried = carried.concat(joining)
         else:
             arrivals[t] = carried.take(carried.strikes == 0)  # a struck point is not painted
         if k + 1 < len(order):
@@ -574,6 +652,8 @@ def _step(carried: _Points, ghosts: _Points, flow: np.ndarray, ok: np.ndarray | 
         return cache[0]
 
     kept, lost = _advect(carried, flow, ok, views, height, width, options, motion)
+    if options.relay_reach > 0 and len(lost):
+        kept = kept.concat(_relay(lost, kept, views()[1], options))
     if len(ghosts):
         _check_field(flow, (height, width, 2), "flow")
         m = motion()
@@ -585,6 +665,26 @@ def _step(carried: _Points, ghosts: _Points, flow: np.ndarray, ok: np.ndarray | 
     ghosts.lost = ghosts.lost + 1
     revived, ghosts = _haunt(ghosts, views()[1], height, width, options)
     return kept.concat(revived), ghosts
+
+
+def _relay(lost: _Points, kept: _Points, dst: _View, options: TrackOptions) -> _Points:
+    """New points on the surfaces that the plain points in ``lost`` just left."""
+    if lost.patch.shape[1] == 0:
+        return _Points.empty()
+    leaving = lost.take(lost.patch.std(axis=1) <= options.plain_std)
+    if len(leaving) == 0:
+        return leaving
+    u, v, found = relay_places(
+        dst, leaving.u, leaving.v, leaving.ref, leaving.ab, kept.u, kept.v, kept.ab,
+        window=options.window, plain_max_std=2 * options.plain_std,
+        level_tolerance=options.level_tolerance, level_floor=options.level_floor,
+        reach=options.relay_reach, same_color=options.relay_same_color)
+    relays = leaving.take(found)
+    relays.u, relays.v = u[found], v[found]
+    relays.strikes = np.zeros(len(relays), np.int64)
+    relays.lost = np.zeros(len(relays), np.int64)
+    relays.seen = np.zeros(len(relays), np.int64)
+    return relays
 
 
 def _haunt(ghosts: _Points, dst: _View, height: int, width: int,
@@ -700,31 +800,33 @@ def track_hints(
             own[i].ref = view(i).relative(rows, cols).astype(np.float32)
             own[i].patch = view(i).patches(rows, cols, options.window // 2)
 
-    def views(a: int, b: int) -> Callable[[], tuple[_View, _View]] | None:
-        return None if luma is None else (lambda: (view(a), view(b)))
+    forward_chain = _Chain(view) if luma is not None else None
+    backward_chain = _Chain(view) if luma is not None else None
 
     def forward_step(t: int, pts: _Points, ghosts: _Points) -> tuple[_Points, _Points]:
         if len(pts) == 0 and len(ghosts) == 0:
             return pts, ghosts  # nothing to move: do not make lazy sequences load anything
         i = t - start
         ok = flows.forward_ok[i] if flows.forward_ok is not None else None
-        return _step(pts, ghosts, flows.forward[i], ok, views(t, t + 1), height, width,
-                     options)
+        views = (None if forward_chain is None
+                 else forward_chain.views(t, t + 1, flows.forward[i], ok))
+        return _step(pts, ghosts, flows.forward[i], ok, views, height, width, options)
 
     def backward_step(t: int, pts: _Points, ghosts: _Points) -> tuple[_Points, _Points]:
         if len(pts) == 0 and len(ghosts) == 0:
             return pts, ghosts
         i = t - 1 - start
         ok = flows.backward_ok[i] if flows.backward_ok is not None else None
-        return _step(pts, ghosts, flows.backward[i], ok, views(t, t - 1), height, width,
-                     options)
+        views = (None if backward_chain is None
+                 else backward_chain.views(t, t - 1, flows.backward[i], ok))
+        return _step(pts, ghosts, flows.backward[i], ok, views, height, width, options)
 
     if inside:
         first, last = min(inside), max(inside)
         fwd = _sweep(range(first, stop), inside, own, covers, forward_step, height, width,
-                     options)
+                     options, forward_chain)
         bwd = _sweep(range(last, start - 1, -1), inside, own, covers, backward_step, height,
-                     width, options)
+                     width, options, backward_chain)
     else:
         fwd, bwd = {}, {}
     out: list[FrameHints] = []
