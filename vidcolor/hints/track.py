@@ -550,9 +550,9 @@ class _Chain:
     A plain patch is matched by its brightness relative to its frame's level. The frame's
     mean cancels flicker but not content: a pan that brings dark content in lowers the
     mean and makes the sky look brighter than it is. The chained level is the previous
-    frame's times the median brightness ratio along the consistent flow, the same content
-    in both frames, so both cancel. Where a pair was not measured (no view was needed),
-    the frame's mean stands in, with the last measured ratio to it.
+    frame's times the brightness ratio over the content both frames show
+    (:func:`_pair_gain`), so both cancel. Where a pair was not measured (no view was
+    needed), the frame's mean stands in, with the last measured ratio to it.
     """
 
     def __init__(self, view: Callable[[int], _View]):
@@ -569,8 +569,7 @@ class _Chain:
         """Factor taking refs relative to frame ``t``'s mean onto this chain's scale."""
         return self._view(t).level / self.level(t)
 
-    def views(self, a: int, b: int, flow: np.ndarray, ok: np.ndarray | None
-              ) -> Callable[[], tuple[_View, _View]]:
+    def views(self, a: int, b: int, flow: np.ndarray) -> Callable[[], tuple[_View, _View]]:
         """The views of the pair ``a -> b`` with chained levels (lazily, once)."""
         made: list[tuple[_View, _View]] = []
 
@@ -579,7 +578,7 @@ class _Chain:
                 src, dst = self._view(a), self._view(b)
                 level_a = self.level(a)
                 if b not in self._level:
-                    self._level[b] = level_a * _pair_gain(flow, ok, src, dst)
+                    self._level[b] = level_a * _pair_gain(flow, src, dst)
                     self._ratio = self._level[b] / dst.level
                 made.append((replace(src, level=level_a), replace(dst, level=self._level[b])))
             return made[0]
@@ -587,21 +586,27 @@ class _Chain:
         return pair
 
 
-def _pair_gain(flow: np.ndarray, ok: np.ndarray | None, src: _View, dst: _View) -> float:
-    """Median brightness ratio dst / src along consistent flow (frame means if too few)."""
+_MOSTLY_SHARED = 0.97  # share of a frame still in view above which it counts as all of it
+
+
+def _pair_gain(flow: np.ndarray, src: _View, dst: _View) -> float:
+    """Brightness ratio dst / src over the content both frames show.
+
+    Where (nearly) the whole picture stays in view, gate weave and shake included, this is
+    the ratio of the frame means, so the chain telescopes to the frame's mean (flicker
+    cancels as before); where a pan brings content in or takes it out, only the content
+    both show counts. Frame means too where the pair shares too little.
+    """
     h, w = src.smooth.shape
-    step = max(2, min(h, w) // 48)
-    ys, xs = np.mgrid[step // 2:h:step, step // 2:w:step]
+    ys, xs = np.mgrid[0:h:2, 0:w:2]
     d = flow[ys, xs]
     xq = np.floor(xs + 0.5 + d[..., 0]).astype(np.int64)
     yq = np.floor(ys + 0.5 + d[..., 1]).astype(np.int64)
-    good = (xq >= 0) & (xq < w) & (yq >= 0) & (yq < h) & (src.smooth[ys, xs] > 16)
-    if ok is not None:
-        good &= np.asarray(ok, bool)[ys, xs]
-    if good.sum() < 30:
+    shared = (xq >= 0) & (xq < w) & (yq >= 0) & (yq < h)
+    if not 0.2 <= shared.mean() < _MOSTLY_SHARED:
         return dst.level / src.level
-    ratio = dst.smooth[yq[good], xq[good]] / src.smooth[ys[good], xs[good]]
-    return float(np.median(ratio))
+    before = float(src.smooth[ys[shared], xs[shared]].mean())
+    return float(dst.smooth[yq[shared], xq[shared]].mean()) / max(before, 1.0)
 
 
 def _sweep(order: Sequence[int], hints: Mapping[int, FrameHints], own: Mapping[int, _Points],
@@ -809,7 +814,7 @@ def track_hints(
         i = t - start
         ok = flows.forward_ok[i] if flows.forward_ok is not None else None
         views = (None if forward_chain is None
-                 else forward_chain.views(t, t + 1, flows.forward[i], ok))
+                 else forward_chain.views(t, t + 1, flows.forward[i]))
         return _step(pts, ghosts, flows.forward[i], ok, views, height, width, options)
 
     def backward_step(t: int, pts: _Points, ghosts: _Points) -> tuple[_Points, _Points]:
@@ -818,7 +823,7 @@ def track_hints(
         i = t - 1 - start
         ok = flows.backward_ok[i] if flows.backward_ok is not None else None
         views = (None if backward_chain is None
-                 else backward_chain.views(t, t - 1, flows.backward[i], ok))
+                 else backward_chain.views(t, t - 1, flows.backward[i]))
         return _step(pts, ghosts, flows.backward[i], ok, views, height, width, options)
 
     if inside:
