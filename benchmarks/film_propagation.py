@@ -34,6 +34,14 @@ Protocol, per color clip (first ``--max-frames`` frames, one shot):
   tracks for it run on the whole uncropped clip, shifted by the known window offset; a
   track that reaches the border of the whole clip (the clip's own camera moved it out) is
   not scored from then on.
+* a **pan over a still** case (``--pan-still IMAGE ...``): a window of 40% of a photo's
+  width pans right across it, at rest (1/10 of the frames hold, 8/10 pan, 1/10 hold), a
+  static scene where only the camera moves: the simplest "same sky after a pan". Hints on
+  frame 0 (what the first window shows). "New content" is the gain on the frames whose
+  window no longer overlaps the first one: the same surfaces (sky, sea, road, field) seen
+  where no hint was placed, and other content; "new, no hints" is the same frames
+  colorized with no hint at all (the network's own guess), the bar hints must not fall
+  below there. Persistence follows each hint with the known offset.
 
 Usage::
 
@@ -282,12 +290,47 @@ def pan_back_clip(frames: list[np.ndarray], points: list[dict]) -> dict:
             "returned": returned}
 
 
+STILL_WINDOW = 0.4
+
+
+def read_still(path: Path) -> np.ndarray:
+    """A photo as RGB uint8 with even sides (landscape: the pan needs width)."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise SystemExit(f"{path}: not an image")
+    h, w = bgr.shape[:2]
+    return np.ascontiguousarray(bgr[: h // 2 * 2, : w // 2 * 2, ::-1])
+
+
+def pan_still_clip(rgb: np.ndarray, n: int, points: list[dict]) -> dict:
+    """A window panning right across a still: cropped frames, tracks, new-content frames."""
+    h, w = rgb.shape[:2]
+    width = int(round(STILL_WINDOW * w)) // 2 * 2
+    hold = max(1, n // 10)
+    ramp = np.linspace(0, 1, n - 2 * hold)
+    phase = np.concatenate([np.zeros(hold), ramp, np.ones(hold)])
+    off = np.round(phase * (w - width)).astype(np.int64)
+    frames = [np.ascontiguousarray(rgb[:, o:o + width]) for o in off]
+    xy = np.array([[p["px"], p["py"]] for p in points], np.float32)
+    tracks = np.repeat(xy[None], n, axis=0)
+    tracks[:, :, 0] -= off[:, None]
+    return {"frames": frames, "tracks": tracks,
+            "new": {t for t in range(n) if off[t] >= width}}
+
+
 def run(colorizer, name: str, truth: list[np.ndarray], args, new: set[int] | None = None,
-        tracks_needed: bool = True, pan_back: bool = False) -> list[dict]:
+        tracks_needed: bool = True, pan_back: bool = False,
+        still: np.ndarray | None = None) -> list[dict]:
     rng = np.random.default_rng(args.seed)
-    lab0 = rgb_to_lab(truth[0])
+    lab0 = rgb_to_lab(truth[0] if still is None else still)
     back = returned = None
-    if pan_back:
+    if still is not None:
+        width = int(round(STILL_WINDOW * still.shape[1])) // 2 * 2
+        points = random_points(lab0[:, :width], rng, POINTS) + plain_points(
+            lab0[:, :width], to_gray(still)[:, :width], args.plain)
+        case = pan_still_clip(still, args.max_frames, points)
+        truth, tracks, new = case["frames"], case["tracks"], case["new"]
+    elif pan_back:
         # hints on the first window only (what frame 0 shows), tracks on the whole clip
         width = int(round(0.55 * truth[0].shape[1])) // 2 * 2
         points = random_points(lab0[:, :width], rng, POINTS) + plain_points(
@@ -296,7 +339,7 @@ def run(colorizer, name: str, truth: list[np.ndarray], args, new: set[int] | Non
         truth, tracks = case["frames"], case["tracks"]
         new, back, returned = case["away"], case["back"], case["returned"]
     true_gray = [to_gray(f) for f in truth]
-    if not pan_back:
+    if not pan_back and still is None:
         points = random_points(lab0, rng, POINTS) + plain_points(lab0, true_gray[0],
                                                                  args.plain)
         tracks = reference_tracks(true_gray, points) if tracks_needed else None
@@ -313,6 +356,9 @@ def run(colorizer, name: str, truth: list[np.ndarray], args, new: set[int] | Non
         row = {"clip": name, "input": version, "frames": len(output),
                "seconds": round(seconds, 1)}
         row.update(score(truth, output, points, tracks, {0}, new, back, returned))
+        if still is not None:  # what the network gives the new content with no hint at all
+            bare = list(colorizer.colorize_frames(grays, temporal=not args.no_temporal))
+            row["gain_new_unhinted"] = score(truth, bare, points, None, {0}, new)["gain_new"]
         if args.tracker_check:
             check = tracker_check(truth, grays, points)
             row.update({"tracked_painted": check["painted"], "tracked_wrong": check["wrong"]})
@@ -329,14 +375,16 @@ def fmt(v: float | None, pct: bool = False) -> str:
 
 def print_table(rows: list[dict]) -> None:
     checked = any("tracked_painted" in r for r in rows)
-    print("| clip | input | gain hint | gain other | other/hint | new content | back | "
+    print("| clip | input | gain hint | gain other | other/hint | new content "
+          "| new, no hints | back | "
           "persist random | persist plain | persist all | persist back |"
           + (" tracked point-frames | on a wrong color |" if checked else ""))
-    print("|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if checked else ""))
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if checked else ""))
     for r in rows:
         ratio = r["gain_other"] / r["gain_hint"] if r["gain_hint"] else None
         print(f"| {r['clip']} | {r['input']} | {fmt(r['gain_hint'])} | {fmt(r['gain_other'])} "
-              f"| {fmt(ratio, True)} | {fmt(r['gain_new'])} | {fmt(r.get('gain_back'))} "
+              f"| {fmt(ratio, True)} | {fmt(r['gain_new'])} "
+              f"| {fmt(r.get('gain_new_unhinted'))} | {fmt(r.get('gain_back'))} "
               f"| {fmt(r['persist_random'], True)} | {fmt(r['persist_plain'], True)} "
               f"| {fmt(r['persist_all'], True)} | {fmt(r.get('persist_back'), True)} |"
               + (f" {r['tracked_painted']} | {fmt(r['tracked_wrong'], True)} |"
@@ -346,8 +394,7 @@ def print_table(rows: list[dict]) -> None:
 def summary(rows: list[dict]) -> dict:
     out: dict = {}
     for version in ("clean", "film"):
-        single = [r for r in rows if r["input"] == version and r["clip"] != "pan"
-                  and not r["clip"].startswith("pan-back")]
+        single = [r for r in rows if r["input"] == version and not r["clip"].startswith("pan")]
         if single:
             hint = float(np.mean([r["gain_hint"] for r in single]))
             other = float(np.mean([r["gain_other"] for r in single]))
@@ -357,6 +404,10 @@ def summary(rows: list[dict]) -> dict:
             out[version] = {"gain_hint": hint, "gain_other": other,
                             "other_over_hint": other / hint if hint else None,
                             "persistence": held / vis if vis else None}
+        still = [r["gain_new"] for r in rows if r["input"] == version
+                 and r["clip"].startswith("pan-still") and r["gain_new"] is not None]
+        if still:
+            out[f"{version}_pan_still_new_content"] = float(np.mean(still))
     if "clean" in out and "film" in out and out["clean"]["gain_other"]:
         out["film_other_over_clean_other"] = (out["film"]["gain_other"]
                                               / out["clean"]["gain_other"])
@@ -369,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pan", nargs=2, type=Path, metavar=("CLIP_A", "CLIP_B"))
     parser.add_argument("--pan-back", nargs="+", type=Path, default=[], metavar="CLIP",
                         help="clips to pan away from the hinted part and back over")
+    parser.add_argument("--pan-still", nargs="+", type=Path, default=[], metavar="IMAGE",
+                        help="photos to pan right across, at rest")
     parser.add_argument("--tracker-check", action="store_true",
                         help="also track the hints alone and count painted points on the "
                         "wrong color")
@@ -398,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.pan_back:
         truth, _ = read_frames(path, args.max_frames)
         rows += run(colorizer, f"pan-back {path.stem}", truth, args, pan_back=True)
+    for path in args.pan_still:
+        rows += run(colorizer, f"pan-still {path.stem}", [], args, still=read_still(path))
     print_table(rows)
     summ = summary(rows)
     print(json.dumps(summ, indent=1))
