@@ -111,6 +111,10 @@ class TrackOptions:
             0 turns relays off.
         relay_same_color: a surface already holding a point within this many ab units of
             the leaving point's color gets no relay.
+        relay_tolerance: a relay's surface must match the hinted brightness within this
+            fraction of the plain-match tolerance (``level_tolerance``, ``level_floor``):
+            a new place needs closer evidence than a place the point moved to (measured:
+            half the tolerance paints more relays and fewer on a wrong color).
     """
 
     override_radius: float = 0.04
@@ -130,6 +134,7 @@ class TrackOptions:
     reid_confirm: int = 2
     relay_reach: float = 0.3
     relay_same_color: float = 12.0
+    relay_tolerance: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -594,8 +599,9 @@ def _pair_gain(flow: np.ndarray, src: _View, dst: _View) -> float:
 
     Where (nearly) the whole picture stays in view, gate weave and shake included, this is
     the ratio of the frame means, so the chain telescopes to the frame's mean (flicker
-    cancels as before); where a pan brings content in or takes it out, only the content
-    both show counts. Frame means too where the pair shares too little.
+    cancels as before); where a pan brings content in or takes it out, the median ratio
+    along the flow over the content both show. Frame means where the pair shares too
+    little.
     """
     h, w = src.smooth.shape
     ys, xs = np.mgrid[0:h:2, 0:w:2]
@@ -605,8 +611,10 @@ def _pair_gain(flow: np.ndarray, src: _View, dst: _View) -> float:
     shared = (xq >= 0) & (xq < w) & (yq >= 0) & (yq < h)
     if not 0.2 <= shared.mean() < _MOSTLY_SHARED:
         return dst.level / src.level
-    before = float(src.smooth[ys[shared], xs[shared]].mean())
-    return float(dst.smooth[yq[shared], xq[shared]].mean()) / max(before, 1.0)
+    # the median ratio: flow is wrong in places (plain areas, the edge of what comes in),
+    # and a mean would let those drag the chain away
+    before = np.maximum(src.smooth[ys[shared], xs[shared]], 1.0)
+    return float(np.median(dst.smooth[yq[shared], xq[shared]] / before))
 
 
 def _sweep(order: Sequence[int], hints: Mapping[int, FrameHints], own: Mapping[int, _Points],
@@ -682,7 +690,8 @@ def _relay(lost: _Points, kept: _Points, dst: _View, options: TrackOptions) -> _
     u, v, found = relay_places(
         dst, leaving.u, leaving.v, leaving.ref, leaving.ab, kept.u, kept.v, kept.ab,
         window=options.window, plain_max_std=2 * options.plain_std,
-        level_tolerance=options.level_tolerance, level_floor=options.level_floor,
+        level_tolerance=options.level_tolerance * options.relay_tolerance,
+        level_floor=options.level_floor * options.relay_tolerance,
         reach=options.relay_reach, same_color=options.relay_same_color)
     relays = leaving.take(found)
     relays.u, relays.v = u[found], v[found]
