@@ -20,7 +20,10 @@ same hints, and a run with ``--limit`` scores the same hints as the first images
 
 Methods: ``gray`` (ab = 0), ``levin`` (Levin et al. 2004, vidcolor.models.levin),
 ``propagate`` (the network's edge-aware propagation input alone, no network) and
-``vidcolor`` (the hint network, ``--weights``).
+``vidcolor`` (the hint network, ``--weights``). The network runs on ``--backend torch`` by
+default, the reference; ``--backend openvino`` (or ``auto``) runs it on OpenVINO, bf16 where
+the CPU has it natively (:func:`vidcolor.models.inference.openvino_precision`), to check that
+runtime's quality against torch's.
 
 Example::
 
@@ -128,11 +131,25 @@ def propagate_method(lightness: np.ndarray, hint_ab: np.ndarray, mask: np.ndarra
     return propagate_batch(lightness, hint_ab, mask)[..., :2]
 
 
-def vidcolor_method(weights: str, device: str, batch_size: int) -> Method:
-    """The hint network, loaded once."""
+def vidcolor_method(weights: str, device: str, batch_size: int,
+                    backend: str = "torch") -> Method:
+    """The hint network, loaded once.
+
+    Args:
+        weights: registry name or ``.safetensors`` path.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        batch_size: frames per forward pass.
+        backend: ``"torch"`` (the reference), ``"openvino"`` or ``"auto"``.
+
+    Returns:
+        The colorizer's ``predict_ab``.
+    """
     from vidcolor.models.inference import HintColorizer
 
-    colorizer = HintColorizer(weights=weights, device=device, batch_size=batch_size)
+    colorizer = HintColorizer(weights=weights, device=device, batch_size=batch_size,
+                              backend=backend)
+    print(f"vidcolor: backend {colorizer.backend}, precision {colorizer.precision}",
+          file=sys.stderr, flush=True)
     return colorizer.predict_ab
 
 
@@ -223,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--methods", default="gray,levin,vidcolor")
     parser.add_argument("--weights", default="default", help="registry name or .safetensors")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--backend", choices=("torch", "openvino", "auto"), default="torch",
+                        help="what runs the network (default torch, the reference)")
     parser.add_argument("--batch-size", type=int, default=9)
     parser.add_argument("--ns", default=",".join(map(str, SWEEP_N)), help="hint counts")
     parser.add_argument("--seed", type=int, default=0)
@@ -252,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif name == "propagate":
             methods[name] = propagate_method
         elif name == "vidcolor":
-            methods[name] = vidcolor_method(args.weights, args.device, args.batch_size)
+            methods[name] = vidcolor_method(args.weights, args.device, args.batch_size,
+                                            args.backend)
         else:
             parser.error(f"unknown method {name!r}; expected gray, levin, propagate or vidcolor")
 
@@ -263,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = {
         "protocol": {"side": args.side, "patch": PATCH, "ns": ns, "seed": args.seed,
                      "limit": args.limit, "weights": args.weights,
-                     "film_strength": args.film_strength},
+                     "backend": args.backend, "film_strength": args.film_strength},
         "datasets": {},
     }
     def save(name: str, result: dict) -> None:

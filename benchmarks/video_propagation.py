@@ -23,6 +23,8 @@ gain >= 80% of it, and on A' a gain >= 60% of A's.
 ``--model network`` (default) runs the hint network named by ``--weights``;
 ``--model propagate`` runs vidcolor's edge-aware hint propagation instead of the network
 (no weights needed): it measures the hint side (tracking, borrowing) on its own.
+The network runs on ``--backend torch`` by default, the reference; ``--backend auto`` (or
+``openvino``) runs it on OpenVINO on the CPU, to check that runtime's quality against torch's.
 
 Usage (data paths are arguments, never part of the repo)::
 
@@ -132,7 +134,7 @@ def make_colorizer(args: argparse.Namespace):
         return api.Colorizer.from_model(PropagationModel(), batch_size=args.batch_size,
                                         working_size=args.working_size)
     return api.Colorizer(args.weights, args.device, batch_size=args.batch_size,
-                         working_size=args.working_size)
+                         working_size=args.working_size, backend=args.backend)
 
 
 def evaluate(clip: Clip, colorizer, work: Path, seed: int, temporal: bool) -> dict:
@@ -234,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", choices=("network", "propagate"), default="network")
     parser.add_argument("--weights", default="default")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--backend", choices=("torch", "openvino", "auto"), default="torch",
+                        help="what runs the network (default torch, the reference)")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--working-size", type=int, default=256)
     parser.add_argument("--no-temporal", action="store_true")
