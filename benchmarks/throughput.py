@@ -47,8 +47,10 @@ sys.path.insert(0, str(REPO))
 
 
 def transcode_fps(clip: Path, out_dir: Path, frames: int | None,
-                  codec: str | None = None, chroma: str | None = None) -> tuple[float, int]:
-    """fps of decode + encode alone (neutral chroma), and the frames done."""
+                  codec: str | None = None, chroma: str | None = None
+                  ) -> tuple[float, int, float]:
+    """fps of decode + encode alone (neutral chroma), the frames done, and the CPU time per
+    frame (seconds, all the process's threads: FFmpeg's encoder threads included)."""
     from vidcolor.io.decode import iter_video_frames
     from vidcolor.io.encode import VideoWriter
     from vidcolor.io.probe import probe
@@ -57,7 +59,7 @@ def transcode_fps(clip: Path, out_dir: Path, frames: int | None,
     info = probe(clip)
     dst = out_dir / f"transcode{output_suffix(clip, codec)}"
     count = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with VideoWriter(dst, info, EncodeOptions(codec=codec, overwrite=True,
                                               chroma=chroma)) as writer:
         cw, ch = writer.chroma_size
@@ -68,12 +70,14 @@ def transcode_fps(clip: Path, out_dir: Path, frames: int | None,
             count += 1
             if frames is not None and count >= frames:
                 break
-    return count / (time.perf_counter() - t0), count
+    return count / (time.perf_counter() - t0), count, (time.process_time() - c0) / count
 
 
 def model_fps(clip: Path, weights: str, device: str, batch_size: int,
-              frames: int | None, backend: str = "auto") -> tuple[float, int, tuple[int, int]]:
-    """fps of the network alone at working resolution, the frames done, and that size."""
+              frames: int | None, backend: str = "auto"
+              ) -> tuple[float, int, tuple[int, int], float]:
+    """fps of the network alone at working resolution, the frames done, that size, and
+    the CPU time per frame (seconds, all threads)."""
     from vidcolor.color import gray_to_lightness
     from vidcolor.frames import working_shape
     from vidcolor.io.decode import iter_luma
@@ -92,11 +96,12 @@ def model_fps(clip: Path, weights: str, device: str, batch_size: int,
     zeros_ab = np.zeros((*lightness.shape, 2), np.float32)
     zeros_mask = np.zeros(lightness.shape, np.float32)
     model.predict_ab(lightness[:batch_size], zeros_ab[:batch_size], zeros_mask[:batch_size])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for start in range(0, len(lightness), batch_size):
         sl = slice(start, start + batch_size)
         model.predict_ab(lightness[sl], zeros_ab[sl], zeros_mask[sl])
-    return len(lightness) / (time.perf_counter() - t0), len(lightness), (h, w)
+    cpu = (time.process_time() - c0) / len(lightness)
+    return len(lightness) / (time.perf_counter() - t0), len(lightness), (h, w), cpu
 
 
 def compose_backends(width: int, height: int, repeats: int = 5) -> dict[str, float]:
@@ -239,15 +244,27 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="vidcolor-bench-") as tmp:
         out = Path(tmp)
         if args.skip_model:
-            fps_t = fps_m = float("nan")
+            fps_t = fps_m = cpu_t = cpu_m = float("nan")
             shape = (0, 0)
         else:
-            fps_t, n_t = transcode_fps(args.clip, out, args.frames, args.codec,
-                                     args.chroma)
-            print(f"transcode only : {fps_t:7.2f} fps ({n_t} frames)")
-            fps_m, n_m, shape = model_fps(args.clip, args.weights, args.device,
-                                          args.batch_size, args.frames, args.backend)
-            print(f"model alone    : {fps_m:7.2f} fps ({n_m} frames at {shape[1]}x{shape[0]})")
+            fps_t, n_t, cpu_t = transcode_fps(args.clip, out, args.frames, args.codec,
+                                              args.chroma)
+            print(f"transcode only : {fps_t:7.2f} fps ({n_t} frames, "
+                  f"{1000 * cpu_t:.0f} CPU ms per frame)")
+            fps_m, n_m, shape, cpu_m = model_fps(args.clip, args.weights, args.device,
+                                                 args.batch_size, args.frames, args.backend)
+            print(f"model alone    : {fps_m:7.2f} fps ({n_m} frames at {shape[1]}x{shape[0]}, "
+                  f"{1000 * cpu_m:.0f} CPU ms per frame)")
+            if args.device == "cpu":
+                # decode + encode and the network must both run on these cores: even with
+                # everything else free and perfect overlap, end to end cannot beat this
+                cores = len(os.sched_getaffinity(0))
+                ceiling = cores / (cpu_t + cpu_m)
+                print(f"CPU ceiling    : {cores} cores / ({1000 * cpu_t:.0f} + "
+                      f"{1000 * cpu_m:.0f} CPU ms) = {ceiling:.2f} fps, "
+                      f"end-to-end/transcode <= {ceiling / fps_t:.3f}")
+                results.update(cpu_ms_transcode=1000 * cpu_t, cpu_ms_model=1000 * cpu_m,
+                               cpu_ceiling_fps=ceiling, ratio_ceiling=ceiling / fps_t)
         sizes = () if args.skip_upsample else (("720p", (1280, 720)), ("1080p", (1920, 1080)))
         for label, (w, h) in sizes:
             ms = compose_backends(w, h)
