@@ -25,7 +25,7 @@ As a module::
     from benchmarks.degrade import degrade_frames
     film = degrade_frames(gray_frames, strength=1.0, seed=0)
 
-As a command (writes a near-lossless gray H.264 clip)::
+As a command (writes a lossless gray H.264 clip)::
 
     python benchmarks/degrade.py ../shared/data/video/davis/cows.mp4 -o cows_film.mp4 \\
         --strength 1 --seed 0 [--max-frames 60]
@@ -62,13 +62,21 @@ def read_frames(path: Path, max_frames: int | None = None) -> tuple[list[np.ndar
 
 
 def write_gray(frames: Sequence[np.ndarray], path: Path, fps: Fraction) -> None:
-    """Encode gray frames as a near-lossless H.264 clip (even size)."""
+    """Encode gray frames as a lossless H.264 clip (even size): the same luma every time.
+
+    Lossless (qp 0), so the luma a run decodes is the frames' (up to the 8-bit limited-range
+    mapping of yuv420p, at most one gray level), whatever the encoder decides. At crf 4
+    (near-lossless, up to about 6 levels off) libx264 decided differently from one write of
+    the same frames to the next, even on one thread (measured: DAVIS blackswan, 3 different
+    clips in 5 writes in one process), and hint tracking turned those few levels into a point
+    kept or lost: 25.70 or 25.42 dB for the same colorizer.
+    """
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height = w - w % 2, h - h % 2
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": "4", "preset": "veryfast"}
+        stream.options = {"qp": "0", "preset": "veryfast"}
         for gray in frames:
             frame = av.VideoFrame.from_ndarray(
                 np.ascontiguousarray(gray[: stream.height, : stream.width]), format="gray")

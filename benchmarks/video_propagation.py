@@ -2,7 +2,7 @@
 
 Protocol (issue 2, item 6):
 
-* a real color clip is made gray (BT.601 luma, encoded as a near-lossless H.264 gray clip);
+* a real color clip is made gray (BT.601 luma, encoded as a lossless H.264 gray clip);
 * on the first frame of the chosen shots, 20 hint points are taken from the ground truth:
   square patches of 1.25% of the shorter side at uniformly random positions (seeded), each
   given the mean Lab ab of the true frame over its patch, written as ``<frame>.json`` hint
@@ -89,7 +89,7 @@ def read_rgb(path: Path, max_frames: int | None) -> tuple[list[np.ndarray], Frac
 
 
 def write_gray_clip(frames: list[np.ndarray], path: Path, fps: Fraction) -> None:
-    """Encode the gray version of a clip as a near-lossless H.264 mp4 (``degrade.write_gray``)."""
+    """Encode the gray version of a clip as a lossless H.264 mp4 (``degrade.write_gray``)."""
     write_gray([to_gray(rgb) for rgb in frames], path, fps)
 
 
