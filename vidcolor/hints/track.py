@@ -67,6 +67,7 @@ import numpy as np
 
 from vidcolor.errors import HintError
 from vidcolor.hints.format import FrameHints, HintPoint
+from vidcolor.hints.level import BrightnessChain
 from vidcolor.hints.rasterize import patch_bounds, scribble_to_ab
 from vidcolor.hints.reid import Appearance, Wanted, reidentify
 from vidcolor.hints.relay import relay_places
@@ -549,77 +550,9 @@ def _pixels(pts: _Points, height: int, width: int) -> tuple[np.ndarray, np.ndarr
     return rows, cols
 
 
-class _Chain:
-    """One sweep's brightness scale: each frame's level, chained pair by pair.
-
-    A plain patch is matched by its brightness relative to its frame's level. The frame's
-    mean cancels flicker but not content: a pan that brings dark content in lowers the
-    mean and makes the sky look brighter than it is. The chained level is the previous
-    frame's times the brightness ratio over the content both frames show
-    (:func:`_pair_gain`), so both cancel. Where a pair was not measured (no view was
-    needed), the frame's mean stands in, with the last measured ratio to it.
-    """
-
-    def __init__(self, view: Callable[[int], _View]):
-        self._view = view
-        self._level: dict[int, float] = {}
-        self._ratio = 1.0  # last chained level / frame mean
-
-    def level(self, t: int) -> float:
-        if t not in self._level:
-            self._level[t] = self._view(t).level * self._ratio
-        return self._level[t]
-
-    def scale(self, t: int) -> float:
-        """Factor taking refs relative to frame ``t``'s mean onto this chain's scale."""
-        return self._view(t).level / self.level(t)
-
-    def views(self, a: int, b: int, flow: np.ndarray) -> Callable[[], tuple[_View, _View]]:
-        """The views of the pair ``a -> b`` with chained levels (lazily, once)."""
-        made: list[tuple[_View, _View]] = []
-
-        def pair() -> tuple[_View, _View]:
-            if not made:
-                src, dst = self._view(a), self._view(b)
-                level_a = self.level(a)
-                if b not in self._level:
-                    self._level[b] = level_a * _pair_gain(flow, src, dst)
-                    self._ratio = self._level[b] / dst.level
-                made.append((replace(src, level=level_a), replace(dst, level=self._level[b])))
-            return made[0]
-
-        return pair
-
-
-_MOSTLY_SHARED = 0.97  # share of a frame still in view above which it counts as all of it
-
-
-def _pair_gain(flow: np.ndarray, src: _View, dst: _View) -> float:
-    """Brightness ratio dst / src over the content both frames show.
-
-    Where (nearly) the whole picture stays in view, gate weave and shake included, this is
-    the ratio of the frame means, so the chain telescopes to the frame's mean (flicker
-    cancels as before); where a pan brings content in or takes it out, the median ratio
-    along the flow over the content both show. Frame means where the pair shares too
-    little.
-    """
-    h, w = src.smooth.shape
-    ys, xs = np.mgrid[0:h:2, 0:w:2]
-    d = flow[ys, xs]
-    xq = np.floor(xs + 0.5 + d[..., 0]).astype(np.int64)
-    yq = np.floor(ys + 0.5 + d[..., 1]).astype(np.int64)
-    shared = (xq >= 0) & (xq < w) & (yq >= 0) & (yq < h)
-    if not 0.2 <= shared.mean() < _MOSTLY_SHARED:
-        return dst.level / src.level
-    # the median ratio: flow is wrong in places (plain areas, the edge of what comes in),
-    # and a mean would let those drag the chain away
-    before = np.maximum(src.smooth[ys[shared], xs[shared]], 1.0)
-    return float(np.median(dst.smooth[yq[shared], xq[shared]] / before))
-
-
 def _sweep(order: Sequence[int], hints: Mapping[int, FrameHints], own: Mapping[int, _Points],
            covers: Mapping[int, np.ndarray], step_flow, height: int, width: int,
-           options: TrackOptions, chain: _Chain | None = None) -> dict[int, _Points]:
+           options: TrackOptions, chain: BrightnessChain | None = None) -> dict[int, _Points]:
     """Carry points along ``order`` (ascending = forwards). Returns arrivals per frame.
 
     With a ``chain``, a hint frame's refs are put on its brightness scale as they join.
@@ -814,8 +747,8 @@ def track_hints(
             own[i].ref = view(i).relative(rows, cols).astype(np.float32)
             own[i].patch = view(i).patches(rows, cols, options.window // 2)
 
-    forward_chain = _Chain(view) if luma is not None else None
-    backward_chain = _Chain(view) if luma is not None else None
+    forward_chain = BrightnessChain(view) if luma is not None else None
+    backward_chain = BrightnessChain(view) if luma is not None else None
 
     def forward_step(t: int, pts: _Points, ghosts: _Points) -> tuple[_Points, _Points]:
         if len(pts) == 0 and len(ghosts) == 0:
