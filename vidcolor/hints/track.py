@@ -755,18 +755,18 @@ def track_hints(
             return pts, ghosts  # nothing to move: do not make lazy sequences load anything
         i = t - start
         ok = flows.forward_ok[i] if flows.forward_ok is not None else None
-        views = (None if forward_chain is None
-                 else forward_chain.views(t, t + 1, flows.forward[i]))
-        return _step(pts, ghosts, flows.forward[i], ok, views, height, width, options)
+        flow = flows.forward[i]  # read once: a lazy sequence may load it from disk
+        views = None if forward_chain is None else forward_chain.views(t, t + 1, flow)
+        return _step(pts, ghosts, flow, ok, views, height, width, options)
 
     def backward_step(t: int, pts: _Points, ghosts: _Points) -> tuple[_Points, _Points]:
         if len(pts) == 0 and len(ghosts) == 0:
             return pts, ghosts
         i = t - 1 - start
         ok = flows.backward_ok[i] if flows.backward_ok is not None else None
-        views = (None if backward_chain is None
-                 else backward_chain.views(t, t - 1, flows.backward[i]))
-        return _step(pts, ghosts, flows.backward[i], ok, views, height, width, options)
+        flow = flows.backward[i]
+        views = None if backward_chain is None else backward_chain.views(t, t - 1, flow)
+        return _step(pts, ghosts, flow, ok, views, height, width, options)
 
     if inside:
         first, last = min(inside), max(inside)
