@@ -293,6 +293,23 @@ def pan_back_clip(frames: list[np.ndarray], points: list[dict]) -> dict:
 STILL_WINDOW = 0.4
 
 
+def save_pan_frames(folder: Path, truth: list[np.ndarray], grays: list[np.ndarray],
+                    output: list[np.ndarray], points: list[dict]) -> None:
+    """The first and last frames of a pan (truth, gray with the hints drawn, output), PNG."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for t in (0, len(output) - 1):
+        h, w = output[t].shape[:2]
+        gray = np.repeat(grays[t][:h, :w, None], 3, axis=2)
+        if t == 0:
+            for p in points:
+                rgb = lab_to_rgb(np.array([[[70.0, *p["ab"]]]], np.float32))[0, 0]
+                centre = (int(p["px"]), int(p["py"]))
+                cv2.circle(gray, centre, 5, tuple(int(c) for c in rgb), -1)
+                cv2.circle(gray, centre, 6, (0, 0, 0), 1)
+        for kind, img in (("truth", truth[t][:h, :w]), ("gray", gray), ("output", output[t])):
+            cv2.imwrite(str(folder / f"{t:03d}_{kind}.png"), np.ascontiguousarray(img[..., ::-1]))
+
+
 def read_still(path: Path) -> np.ndarray:
     """A photo as RGB uint8 with even sides (landscape: the pan needs width)."""
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -352,6 +369,8 @@ def run(colorizer, name: str, truth: list[np.ndarray], args, new: set[int] | Non
         started = time.perf_counter()
         output = list(colorizer.colorize_frames(grays, hints={0: doc},
                                                 temporal=not args.no_temporal))
+        if args.save_frames is not None and still is not None and version == "clean":
+            save_pan_frames(args.save_frames / name.split()[-1], truth, grays, output, points)
         seconds = time.perf_counter() - started
         row = {"clip": name, "input": version, "frames": len(output),
                "seconds": round(seconds, 1)}
@@ -422,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="clips to pan away from the hinted part and back over")
     parser.add_argument("--pan-still", nargs="+", type=Path, default=[], metavar="IMAGE",
                         help="photos to pan right across, at rest")
+    parser.add_argument("--save-frames", type=Path, default=None,
+                        help="keep the first and last frames of each --pan-still case here")
     parser.add_argument("--tracker-check", action="store_true",
                         help="also track the hints alone and count painted points on the "
                         "wrong color")
