@@ -123,6 +123,21 @@ def plain_points(lab: np.ndarray, gray: np.ndarray, n: int) -> list[dict]:
     return out
 
 
+def hint_points(lab: np.ndarray, gray: np.ndarray, rng: np.random.Generator,
+                plain: int) -> list[dict]:
+    """The hints of a case: :data:`POINTS` random ones and ``plain`` on the plainest places."""
+    return random_points(lab, rng, POINTS) + plain_points(lab, gray, plain)
+
+
+PAN_BACK_WINDOW = 0.55  # of the clip's width
+STILL_WINDOW = 0.4  # of the photo's width
+
+
+def window_width(width: int, share: float) -> int:
+    """A pan's window width: ``share`` of ``width``, even."""
+    return int(round(share * width)) // 2 * 2
+
+
 def _point(lab: np.ndarray, cx: float, cy: float, side: int, kind: str) -> dict:
     h, w = lab.shape[:2]
     a, b = patch_ab(lab, cx, cy, side)
@@ -267,7 +282,7 @@ def pan_back_offsets(n: int, travel: int) -> np.ndarray:
 def pan_back_clip(frames: list[np.ndarray], points: list[dict]) -> dict:
     """The pan-back case of a clip: cropped frames, reference tracks, frame groups."""
     h, w = frames[0].shape[:2]
-    width = int(round(0.55 * w)) // 2 * 2
+    width = window_width(w, PAN_BACK_WINDOW)
     travel = w - width
     off = pan_back_offsets(len(frames), travel)
     crops = [np.ascontiguousarray(f[:, o:o + width]) for f, o in zip(frames, off, strict=True)]
@@ -288,9 +303,6 @@ def pan_back_clip(frames: list[np.ndarray], points: list[dict]) -> dict:
     back = {t for t in range(last + 1, len(frames)) if off[t] == 0}
     return {"frames": crops, "tracks": tracks, "away": away, "back": back,
             "returned": returned}
-
-
-STILL_WINDOW = 0.4
 
 
 def save_pan_frames(folder: Path, truth: list[np.ndarray], grays: list[np.ndarray],
@@ -322,7 +334,7 @@ def read_still(path: Path) -> np.ndarray:
 def pan_still_clip(rgb: np.ndarray, n: int, points: list[dict]) -> dict:
     """A window panning right across a still: cropped frames, tracks, new-content frames."""
     h, w = rgb.shape[:2]
-    width = int(round(STILL_WINDOW * w)) // 2 * 2
+    width = window_width(w, STILL_WINDOW)
     hold = max(1, n // 10)
     ramp = np.linspace(0, 1, n - 2 * hold)
     phase = np.concatenate([np.zeros(hold), ramp, np.ones(hold)])
@@ -342,23 +354,20 @@ def run(colorizer, name: str, truth: list[np.ndarray], args, new: set[int] | Non
     lab0 = rgb_to_lab(truth[0] if still is None else still)
     back = returned = None
     if still is not None:
-        width = int(round(STILL_WINDOW * still.shape[1])) // 2 * 2
-        points = random_points(lab0[:, :width], rng, POINTS) + plain_points(
-            lab0[:, :width], to_gray(still)[:, :width], args.plain)
+        width = window_width(still.shape[1], STILL_WINDOW)
+        points = hint_points(lab0[:, :width], to_gray(still)[:, :width], rng, args.plain)
         case = pan_still_clip(still, args.max_frames, points)
         truth, tracks, new = case["frames"], case["tracks"], case["new"]
     elif pan_back:
         # hints on the first window only (what frame 0 shows), tracks on the whole clip
-        width = int(round(0.55 * truth[0].shape[1])) // 2 * 2
-        points = random_points(lab0[:, :width], rng, POINTS) + plain_points(
-            lab0[:, :width], to_gray(truth[0])[:, :width], args.plain)
+        width = window_width(truth[0].shape[1], PAN_BACK_WINDOW)
+        points = hint_points(lab0[:, :width], to_gray(truth[0])[:, :width], rng, args.plain)
         case = pan_back_clip(truth, points)
         truth, tracks = case["frames"], case["tracks"]
         new, back, returned = case["away"], case["back"], case["returned"]
     true_gray = [to_gray(f) for f in truth]
     if not pan_back and still is None:
-        points = random_points(lab0, rng, POINTS) + plain_points(lab0, true_gray[0],
-                                                                 args.plain)
+        points = hint_points(lab0, true_gray[0], rng, args.plain)
         tracks = reference_tracks(true_gray, points) if tracks_needed else None
     doc = {"version": 1, "frame": 0,
            "points": [{k: p[k] for k in ("x", "y", "ab", "size")} for p in points]}

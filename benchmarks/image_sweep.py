@@ -52,6 +52,7 @@ except ModuleNotFoundError:  # run from a source checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from vidcolor.color import gray_to_lightness, lab_to_rgb, rgb_to_lab
 from vidcolor.filmlook import degrade_still, to_gray  # noqa: E402
+from vidcolor.options import BACKENDS  # noqa: E402
 
 SWEEP_N = (0, 1, 2, 5, 10, 20, 50, 100, 200)
 PATCH = 6
@@ -240,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--methods", default="gray,levin,vidcolor")
     parser.add_argument("--weights", default="default", help="registry name or .safetensors")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--backend", choices=("torch", "openvino", "auto"), default="torch",
+    parser.add_argument("--backend", choices=BACKENDS, default="torch",
                         help="what runs the network (default torch, the reference)")
     parser.add_argument("--batch-size", type=int, default=9)
     parser.add_argument("--ns", default=",".join(map(str, SWEEP_N)), help="hint counts")

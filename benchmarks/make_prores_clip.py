@@ -14,10 +14,17 @@ scan: R = G = B), each with its timecode in the television header.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import av
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vidcolor.io.dpx import with_television_header  # noqa: E402
+from vidcolor.io.encode import fill_plane  # noqa: E402
+from vidcolor.io.timecode import offset  # noqa: E402
 
 
 def main() -> None:
@@ -46,12 +53,9 @@ def main() -> None:
             t += rng.normal(0, 0.01, t.shape).astype(np.float32)
             y = np.clip(64 + t * (940 - 64), 64, 940).astype(np.uint16)
             frame = av.VideoFrame(width, height, "yuv422p10le")
-            for plane, values in zip(frame.planes, (y, None, None), strict=True):
-                h, w = plane.height, plane.line_size // 2
-                buf = np.full((h, w), 512, np.uint16)
-                if values is not None:
-                    buf[:, :width] = values
-                plane.update(buf.tobytes())
+            neutral = np.full((frame.planes[1].height, frame.planes[1].width), 512, np.uint16)
+            for plane, values in zip(frame.planes, (y, neutral, neutral), strict=True):
+                fill_plane(plane, values)
             frame.pts = i
             for packet in stream.encode(frame):
                 out.mux(packet)
@@ -62,12 +66,6 @@ def main() -> None:
 def write_dpx_scan(folder: Path, frames: int, xx: np.ndarray, yy: np.ndarray,
                    rng: np.random.Generator) -> None:
     """16-bit gray-as-RGB DPX files 000001.dpx ..., timecode 01:00:00:00 on."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from vidcolor.io.dpx import with_television_header
-    from vidcolor.io.timecode import offset
-
     folder.mkdir(parents=True, exist_ok=True)
     height, width = xx.shape
     for i in range(frames):

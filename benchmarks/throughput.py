@@ -45,6 +45,8 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from vidcolor.options import BACKENDS  # noqa: E402
+
 
 def transcode_fps(clip: Path, out_dir: Path, frames: int | None,
                   codec: str | None = None, chroma: str | None = None
@@ -215,7 +217,7 @@ def main() -> int:
     parser.add_argument("clip", type=Path)
     parser.add_argument("--weights", default="default")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
-    parser.add_argument("--backend", default="auto", choices=("auto", "torch", "openvino"),
+    parser.add_argument("--backend", default="auto", choices=BACKENDS,
                         help="what runs the network (model alone and end to end)")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--frames", type=int, default=None,

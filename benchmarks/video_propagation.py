@@ -58,6 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from degrade import to_gray, write_gray  # noqa: E402 - benchmarks/ is on sys.path
 
 from vidcolor.color import rgb_to_lab  # noqa: E402
+from vidcolor.options import BACKENDS  # noqa: E402
 
 POINTS = 20
 PATCH = 0.0125
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", choices=("network", "propagate"), default="network")
     parser.add_argument("--weights", default="default")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--backend", choices=("torch", "openvino", "auto"), default="torch",
+    parser.add_argument("--backend", choices=BACKENDS, default="torch",
                         help="what runs the network (default torch, the reference)")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--working-size", type=int, default=256)

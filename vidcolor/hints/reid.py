@@ -64,6 +64,28 @@ class Wanted:
     plain: np.ndarray
 
 
+def plain_surface(frame: Appearance, ref: float,
+                  area: tuple[slice, slice] = (slice(None), slice(None)), *,
+                  plain_max_std: float, level_tolerance: float,
+                  level_floor: float) -> np.ndarray:
+    """Where ``area`` of the frame is a plain surface of relative brightness ``ref``.
+
+    Args:
+        frame: the analysis view.
+        ref: patch brightness / frame level looked for (flicker cancels).
+        area: ``(rows, cols)`` slices of the frame to test; all of it by default.
+        plain_max_std: plain where ``frame.std`` is at most this,
+        level_tolerance: and the relative brightness is within this fraction of ``ref``,
+        level_floor: plus this many gray levels.
+
+    Returns:
+        ``(h, w)`` bool over ``area``.
+    """
+    level = frame.mean[area] / frame.level
+    tol = level_tolerance * ref + level_floor / frame.level
+    return (np.abs(level - ref) <= tol) & (frame.std[area] <= plain_max_std)
+
+
 def reidentify(frame: Appearance, wanted: Wanted, *, window: int, plain_max_std: float,
                textured_min_std: float, level_tolerance: float, level_floor: float,
                min_ncc: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -101,11 +123,11 @@ def reidentify(frame: Appearance, wanted: Wanted, *, window: int, plain_max_std:
         rows, cols = np.mgrid[top:bottom + 1, left:right + 1]
         std = frame.std[top:bottom + 1, left:right + 1]
         if wanted.plain[i]:
-            level = frame.mean[top:bottom + 1, left:right + 1] / frame.level
-            tol = level_tolerance * wanted.ref[i] + level_floor / frame.level
-            err = np.abs(level - wanted.ref[i])
-            ok = (err <= tol) & (std <= plain_max_std)
-            score = np.zeros_like(err)  # every matching place is that surface: the nearest
+            ok = plain_surface(frame, wanted.ref[i], (slice(top, bottom + 1),
+                                                      slice(left, right + 1)),
+                               plain_max_std=plain_max_std, level_tolerance=level_tolerance,
+                               level_floor=level_floor)
+            score = np.zeros(ok.shape)  # every matching place is that surface: the nearest
         else:
             if wanted.patch.shape[1] != window * window:
                 continue

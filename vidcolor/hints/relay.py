@@ -32,7 +32,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vidcolor.hints.reid import Appearance
+from vidcolor.hints.reid import Appearance, plain_surface
 
 
 def relay_places(frame: Appearance, u: np.ndarray, v: np.ndarray, ref: np.ndarray,
@@ -72,18 +72,17 @@ def relay_places(frame: Appearance, u: np.ndarray, v: np.ndarray, ref: np.ndarra
     half = window // 2
     if n == 0 or h <= 2 * half + 2 or w <= 2 * half + 2:
         return u_out, v_out, found
-    level = frame.mean / frame.level
-    plain = frame.std <= plain_max_std
     rows, cols = np.mgrid[0:h, 0:w]
-    held_rows = np.clip(np.floor(held_v).astype(np.int64), 0, h - 1)
-    held_cols = np.clip(np.floor(held_u).astype(np.int64), 0, w - 1)
-    relayed_rows: list[int] = []
-    relayed_cols: list[int] = []
-    relayed_ab: list[np.ndarray] = []
+    # the points on the frame, this call's relays included: a surface holding one of
+    # (nearly) the leaving point's color needs no relay
+    held_rows = list(np.clip(np.floor(held_v).astype(np.int64), 0, h - 1))
+    held_cols = list(np.clip(np.floor(held_u).astype(np.int64), 0, w - 1))
+    held_colors = list(np.asarray(held_ab, np.float32).reshape(-1, 2))
     radius = max(reach * min(h, w), float(window))
     for i in range(n):
-        tol = level_tolerance * ref[i] + level_floor / frame.level
-        surface = (plain & (np.abs(level - ref[i]) <= tol)).astype(np.uint8)
+        surface = plain_surface(frame, ref[i], plain_max_std=plain_max_std,
+                                level_tolerance=level_tolerance,
+                                level_floor=level_floor).astype(np.uint8)
         row = int(np.clip(np.floor(v[i]), 0, h - 1))
         col = int(np.clip(np.floor(u[i]), 0, w - 1))
         # the exit place itself, or the nearest surface pixel within a window of it
@@ -92,16 +91,12 @@ def relay_places(frame: Appearance, u: np.ndarray, v: np.ndarray, ref: np.ndarra
         near = surface[top:bottom, left:right]
         if not near.any():
             continue
-        count, labels = cv2.connectedComponents(surface, connectivity=4)
+        _, labels = cv2.connectedComponents(surface, connectivity=4)
         d2 = (rows[top:bottom, left:right] - row) ** 2 + (cols[top:bottom, left:right] - col) ** 2
         k = int(np.argmin(np.where(near > 0, d2, np.iinfo(np.int64).max)))
-        label = labels[top:bottom, left:right].ravel()[k]
-        region = labels == label
-        if held_ab.size and _colored(region, held_rows, held_cols, held_ab, ab[i],
-                                     same_color):
-            continue
-        if relayed_ab and _colored(region, np.asarray(relayed_rows), np.asarray(relayed_cols),
-                                   np.asarray(relayed_ab), ab[i], same_color):
+        region = labels == labels[top:bottom, left:right].ravel()[k]
+        if held_colors and _colored(region, np.asarray(held_rows), np.asarray(held_cols),
+                                    np.asarray(held_colors), ab[i], same_color):
             continue
         # depth inside the region; the picture's edge counts as the region's edge
         padded = np.pad(region.astype(np.uint8), 1)
@@ -113,9 +108,9 @@ def relay_places(frame: Appearance, u: np.ndarray, v: np.ndarray, ref: np.ndarra
         r, c = divmod(best, w)
         v_out[i], u_out[i] = r + 0.5, c + 0.5
         found[i] = True
-        relayed_rows.append(r)
-        relayed_cols.append(c)
-        relayed_ab.append(np.asarray(ab[i], np.float32))
+        held_rows.append(r)
+        held_cols.append(c)
+        held_colors.append(np.asarray(ab[i], np.float32))
     return u_out, v_out, found
 
 

@@ -551,8 +551,8 @@ def _pixels(pts: _Points, height: int, width: int) -> tuple[np.ndarray, np.ndarr
 
 
 def _sweep(order: Sequence[int], hints: Mapping[int, FrameHints], own: Mapping[int, _Points],
-           covers: Mapping[int, np.ndarray], step_flow, height: int, width: int,
-           options: TrackOptions, chain: BrightnessChain | None = None) -> dict[int, _Points]:
+           covers: Mapping[int, np.ndarray], step_flow, chain: BrightnessChain | None,
+           height: int, width: int, options: TrackOptions) -> dict[int, _Points]:
     """Carry points along ``order`` (ascending = forwards). Returns arrivals per frame.
 
     With a ``chain``, a hint frame's refs are put on its brightness scale as they join.
@@ -628,10 +628,15 @@ def _relay(lost: _Points, kept: _Points, dst: _View, options: TrackOptions) -> _
         reach=options.relay_reach, same_color=options.relay_same_color)
     relays = leaving.take(found)
     relays.u, relays.v = u[found], v[found]
-    relays.strikes = np.zeros(len(relays), np.int64)
-    relays.lost = np.zeros(len(relays), np.int64)
-    relays.seen = np.zeros(len(relays), np.int64)
-    return relays
+    return _tracked_afresh(relays)
+
+
+def _tracked_afresh(pts: _Points) -> _Points:
+    """Points that start being tracked and painted from here (no strikes, not lost)."""
+    pts.strikes = np.zeros(len(pts), np.int64)
+    pts.lost = np.zeros(len(pts), np.int64)
+    pts.seen = np.zeros(len(pts), np.int64)
+    return pts
 
 
 def _haunt(ghosts: _Points, dst: _View, height: int, width: int,
@@ -657,11 +662,7 @@ def _haunt(ghosts: _Points, dst: _View, height: int, width: int,
     ghosts.v = np.where(found, v, ghosts.v).astype(np.float32)
     ghosts.seen = np.where(found, ghosts.seen + 1, 0)
     back = ghosts.seen >= options.reid_confirm
-    revived = ghosts.take(back)
-    revived.strikes = np.zeros(len(revived), np.int64)
-    revived.lost = np.zeros(len(revived), np.int64)
-    revived.seen = np.zeros(len(revived), np.int64)
-    return revived, ghosts.take(~back)
+    return _tracked_afresh(ghosts.take(back)), ghosts.take(~back)
 
 
 def track_hints(
@@ -747,33 +748,29 @@ def track_hints(
             own[i].ref = view(i).relative(rows, cols).astype(np.float32)
             own[i].patch = view(i).patches(rows, cols, options.window // 2)
 
-    forward_chain = BrightnessChain(view) if luma is not None else None
-    backward_chain = BrightnessChain(view) if luma is not None else None
+    def stepper(direction: int):
+        """One sweep's step (``+1`` forwards, ``-1`` backwards) and its brightness chain."""
+        field, masks = ((flows.forward, flows.forward_ok) if direction > 0
+                        else (flows.backward, flows.backward_ok))
+        chain = BrightnessChain(view) if luma is not None else None
 
-    def forward_step(t: int, pts: _Points, ghosts: _Points) -> tuple[_Points, _Points]:
-        if len(pts) == 0 and len(ghosts) == 0:
-            return pts, ghosts  # nothing to move: do not make lazy sequences load anything
-        i = t - start
-        ok = flows.forward_ok[i] if flows.forward_ok is not None else None
-        flow = flows.forward[i]  # read once: a lazy sequence may load it from disk
-        views = None if forward_chain is None else forward_chain.views(t, t + 1, flow)
-        return _step(pts, ghosts, flow, ok, views, height, width, options)
+        def step(t: int, pts: _Points, ghosts: _Points) -> tuple[_Points, _Points]:
+            if len(pts) == 0 and len(ghosts) == 0:
+                return pts, ghosts  # nothing to move: do not make lazy sequences load anything
+            i = t - start if direction > 0 else t - 1 - start
+            ok = masks[i] if masks is not None else None
+            flow = field[i]  # read once: a lazy sequence may load it from disk
+            views = None if chain is None else chain.views(t, t + direction, flow)
+            return _step(pts, ghosts, flow, ok, views, height, width, options)
 
-    def backward_step(t: int, pts: _Points, ghosts: _Points) -> tuple[_Points, _Points]:
-        if len(pts) == 0 and len(ghosts) == 0:
-            return pts, ghosts
-        i = t - 1 - start
-        ok = flows.backward_ok[i] if flows.backward_ok is not None else None
-        flow = flows.backward[i]
-        views = None if backward_chain is None else backward_chain.views(t, t - 1, flow)
-        return _step(pts, ghosts, flow, ok, views, height, width, options)
+        return step, chain
 
     if inside:
         first, last = min(inside), max(inside)
-        fwd = _sweep(range(first, stop), inside, own, covers, forward_step, height, width,
-                     options, forward_chain)
-        bwd = _sweep(range(last, start - 1, -1), inside, own, covers, backward_step, height,
-                     width, options, backward_chain)
+        fwd = _sweep(range(first, stop), inside, own, covers, *stepper(+1), height, width,
+                     options)
+        bwd = _sweep(range(last, start - 1, -1), inside, own, covers, *stepper(-1), height,
+                     width, options)
     else:
         fwd, bwd = {}, {}
     out: list[FrameHints] = []

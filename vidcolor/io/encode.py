@@ -178,8 +178,14 @@ def full_to_limited(y: np.ndarray, src_bits: int, dst_bits: int) -> np.ndarray:
     return np.floor(codes + 0.5).astype(np.uint8 if dst_bits <= 8 else np.uint16)
 
 
-def _fill_plane(plane, values: np.ndarray) -> None:
-    """Copy ``(h, w)`` uint8 or uint16 samples into a frame plane, honouring its line size."""
+def fill_plane(plane: av.video.plane.VideoPlane, values: np.ndarray) -> None:
+    """Copy samples into a frame plane, honouring its line size.
+
+    Args:
+        plane: a plane of an ``av.VideoFrame`` of the matching format.
+        values: ``(h, w)`` uint8 or uint16 samples; the padding beyond them repeats the
+            last column and row.
+    """
     line = plane.line_size // values.itemsize
     h, w = values.shape
     if line == w and plane.height == h:
@@ -488,9 +494,9 @@ class VideoWriter:
             y = full_to_limited(y, src_bits, self.bit_depth)
         else:
             y = convert_depth(y, src_bits, self.bit_depth)
-        _fill_plane(frame.planes[0], y)
+        fill_plane(frame.planes[0], y)
         for plane, name, values in ((frame.planes[1], "u", u), (frame.planes[2], "v", v)):
-            _fill_plane(plane, self._chroma(name, values))
+            fill_plane(plane, self._chroma(name, values))
         frame.color_range = RANGE_FULL if self.full_range else RANGE_LIMITED
         frame.pts = self._pts(time)
         frame.time_base = self.info.time_base
